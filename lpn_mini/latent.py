@@ -1,0 +1,209 @@
+"""Everything that happens in latent space: Algorithm 2, lines 4-11, and Algorithm 1's search.
+
+- ``reparameterize``            line 4-6: z_i = mu_i + eps_i * sigma_i
+- ``leave_one_out_mean``        lines 7-8: z'_i = mean of z_j over j != i
+- ``specification_log_likelihood``  the objective searched over: sum_j log p(y_j | x_j, z)
+- ``latent_gradient_ascent``    lines 9-11 (and Algorithm 1's search): K ascent steps
+- ``latent_random_search``      the "Sample N" alternative: try N latents, keep the best
+
+All of them are batched over tasks and over the latents being searched: there is no Python
+loop over tasks or pairs, only over the K steps (which are sequential by nature).
+"""
+import autograd.numpy as np
+import numpy as onp
+from autograd import grad_and_aux
+from autograd.tracer import getval
+
+from .losses import log_likelihood
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+def reparameterize(mu, logvar, eps):
+    """Algorithm 2, lines 4-6: a sample of q_phi(z | x, y) that is differentiable in phi.
+
+    mu, logvar, eps: ``(..., d)``; eps ~ N(0, I) is passed in, so this is a pure function.
+    """
+    return mu + eps * np.exp(0.5 * logvar)  # sigma = exp(logvar / 2)
+
+
+def leave_one_out_mean(z):
+    """Algorithm 2, lines 7-8: z'_i = (1 / (N - 1)) sum_{j != i} z_j.
+
+    Pair i's own latent never reaches its own reconstruction; otherwise the encoder could
+    copy y_i through z_i and the decoder would learn nothing about programs.
+    z: ``(B, N, d)`` with N >= 2. Returns ``(B, N, d)``.
+    """
+    N = z.shape[-2]
+    if N < 2:
+        raise ValueError(f"the leave-one-out mean needs at least 2 pairs per task, got N = {N}.")
+    total = np.sum(z, axis=-2, keepdims=True)  # (B, 1, d)
+    return (total - z) / (N - 1)               # (B, N, d): the sum of the others, averaged
+
+
+def without_gradient(tree):
+    """The same values with every autograd box removed: a constant for the outer gradient.
+
+    Works on arrays and on nested dicts, lists and tuples of arrays (like ``params``).
+    """
+    if isinstance(tree, dict):
+        return {k: without_gradient(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(without_gradient(v) for v in tree)
+    return getval(tree)
+
+
+def leave_one_out_mask(N, dtype=np.float64):
+    """``(N, N)`` weights: row i is 1 on every pair j != i and 0 on pair i itself."""
+    return 1.0 - onp.eye(N, dtype=dtype)
+
+
+def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
+    """How well each latent explains the specification pairs: sum_j mask_mj log p(y_j | x_j, z_m).
+
+    x, y: int ``(B, N, H, W)``, the pairs of each task.
+    z:    ``(B, M, d)``, M latents per task to score.
+    mask: ``(M, N)`` weights; ``leave_one_out_mask(N)`` for training (latent i is scored on
+          the pairs j != i), all ones for test-time search over all specification pairs.
+    Returns ``(B, M)``.
+    """
+    ll = log_likelihood(decoder_params, x[:, None], y[:, None], z[:, :, None, :], reduce)  # (B, M, N)
+    return np.sum(ll * mask, axis=-1)
+
+
+def _clip_by_norm(g, clip_norm):
+    """Scale each latent's gradient (last axis) down to norm at most ``clip_norm``."""
+    if clip_norm is None:
+        return g
+    norm = np.sqrt(np.sum(g ** 2, axis=-1, keepdims=True))  # (..., 1)
+    return g * (clip_norm / np.maximum(norm, clip_norm))
+
+
+def _trajectory(decoder_params, x, y, z, mask, num_steps, alpha, optimizer, clip_norm,
+                beta1, beta2, adam_eps, reduce, need_last_value):
+    """Run the K ascent steps; return the list of latents visited and their objective values.
+
+    Works on plain arrays and on autograd boxes alike (the caller decides which), so the
+    same lines serve the stop-gradient and the second-order version.
+    """
+    def objective(z):
+        values = specification_log_likelihood(decoder_params, x, y, z, mask, reduce)  # (B, M)
+        # Each latent only affects its own value, so the gradient of the sum is the
+        # gradient of every latent's own objective, all in one backward pass.
+        return np.sum(values), values
+
+    grad_z = grad_and_aux(objective)  # z -> (d sum / dz, per-latent values)
+    zs, values = [z], []
+    m = v = 0.0
+    for t in range(1, num_steps + 1):
+        dz, value = grad_z(z)                             # (B, M, d), (B, M)
+        values.append(value)
+        dz = _clip_by_norm(dz, clip_norm)
+        if optimizer == "sgd":
+            step = alpha * dz                             # Algorithm 2, line 10
+        else:                                             # Adam, as the official code runs
+            m = beta1 * m + (1.0 - beta1) * dz
+            v = beta2 * v + (1.0 - beta2) * dz ** 2
+            m_hat = m / (1.0 - beta1 ** t)
+            v_hat = v / (1.0 - beta2 ** t)
+            step = alpha * m_hat / (np.sqrt(v_hat) + adam_eps)
+        z = z + step                                      # ascent: towards higher likelihood
+        zs.append(z)
+    if need_last_value:  # the end point's value, for best-of-trajectory
+        values.append(objective(z)[1])
+    return zs, values
+
+
+def _select_best(zs, values):
+    """Per latent, the point of the trajectory with the highest objective (best-of-trajectory)."""
+    scores = onp.stack([getval(v) for v in values], axis=-1)      # (B, M, K + 1)
+    best = onp.argmax(scores, axis=-1)                              # (B, M)
+    pick = (best[..., None] == onp.arange(len(zs))).astype(scores.dtype)  # (B, M, K + 1)
+    # A weighted sum with one-hot weights: differentiable in every z_t, no indexing needed.
+    return sum(z_t * pick[..., t:t + 1] for t, z_t in enumerate(zs))
+
+
+def latent_gradient_ascent(decoder_params, x, y, z_prime, mask, *, num_steps, alpha,
+                           optimizer="sgd", stop_gradient=True, best_of_trajectory=False,
+                           clip_norm=None, beta1=0.9, beta2=0.9, adam_eps=1e-8, reduce="sum"):
+    """Algorithm 2, lines 9-11 (and the search of Algorithm 1): K steps of gradient ascent.
+
+    z'_m <- z'_m + alpha * grad_z sum_j mask_mj log p_theta(y_j | x_j, z) at z = z'_m
+
+    x, y:    int ``(B, N, H, W)``.
+    z_prime: ``(B, M, d)`` starting latents. mask: ``(M, N)`` (see
+             ``specification_log_likelihood``).
+    optimizer: ``"sgd"`` (the pseudo-code: ``alpha * grad``) or ``"adam"`` (the official
+             code: Adam with learning rate ``alpha``, ``beta1``, ``beta2``), each after optional
+             per-latent gradient-norm clipping at ``clip_norm``.
+    stop_gradient: if True (the paper's default), the updates are constants for the
+             outer gradient: it flows through z' as if no step had been taken, and theta gets
+             no second-order term. If False, autograd differentiates through the inner
+             gradients (second order; slower).
+    best_of_trajectory: return, per latent, the visited point (start included) with the
+             highest objective rather than the last one.
+    Returns ``(B, M, d)``.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}.")
+    if num_steps == 0:
+        return z_prime
+    run = lambda params, z: _trajectory(params, x, y, z, mask, num_steps, alpha, optimizer,
+                                        clip_norm, beta1, beta2, adam_eps, reduce,
+                                        best_of_trajectory)
+    if stop_gradient:
+        # Run the whole search on constants (no autograd boxes, so no second-order trace),
+        # then add the total displacement to z' as a constant.
+        z0 = without_gradient(z_prime)
+        zs, values = run(without_gradient(decoder_params), z0)
+        z_end = _select_best(zs, values) if best_of_trajectory else zs[-1]
+        return z_prime + (z_end - z0)
+    zs, values = run(decoder_params, z_prime)
+    return _select_best(zs, values) if best_of_trajectory else zs[-1]
+
+
+def latent_random_search(decoder_params, x, y, z_prime, mask, noise, *, scale=1.0, reduce="sum"):
+    """The "Sample N" alternative to gradient ascent: try latents around z', keep the best.
+
+    z_prime: ``(B, M, d)``; noise: ``(B, M, S, d)`` standard normal samples (passed in).
+    Candidates are z' itself and z' + scale * noise; each latent keeps the candidate with
+    the highest ``specification_log_likelihood``. Returns ``(B, M, d)``.
+    """
+    B, M, d = z_prime.shape
+    S = noise.shape[-2]
+    cand = np.concatenate([z_prime[:, :, None, :], z_prime[:, :, None, :] + scale * noise],
+                          axis=2)                                          # (B, M, S + 1, d)
+    flat_mask = onp.repeat(onp.asarray(mask), S + 1, axis=0)               # (M * (S + 1), N)
+    values = specification_log_likelihood(without_gradient(decoder_params), x, y,
+                                          without_gradient(np.reshape(cand, (B, M * (S + 1), d))),
+                                          flat_mask, reduce)
+    best = onp.argmax(onp.reshape(values, (B, M, S + 1)), axis=-1)         # (B, M)
+    pick = (best[..., None] == onp.arange(S + 1)).astype(values.dtype)     # (B, M, S + 1)
+    return np.sum(cand * pick[..., None], axis=2)                          # (B, M, d)
+
+
+SEARCH_METHODS = ("grad", "sample")
+
+
+def search_latents(decoder_params, x, y, z_prime, mask, *, method="grad", num_steps=0, alpha=1.0,
+                   noise=None, sample_scale=1.0, reduce="sum", **ascent_options):
+    """Refine starting latents by gradient ascent (``"grad"``) or random search (``"sample"``).
+
+    The one entry point that training (Algorithm 2) and test-time inference (Algorithm 1)
+    share. ``"grad"`` runs ``latent_gradient_ascent`` for ``num_steps`` steps with
+    ``ascent_options``; ``"sample"`` runs ``latent_random_search`` with ``noise``
+    ``(B, M, S, d)``, whose S is the number of samples. Returns ``(B, M, d)``.
+    """
+    if method == "grad":
+        return latent_gradient_ascent(decoder_params, x, y, z_prime, mask, num_steps=num_steps,
+                                      alpha=alpha, reduce=reduce, **ascent_options)
+    if method == "sample":
+        if noise is None:
+            raise ValueError("method='sample' needs noise of shape (B, M, S, d): S standard normal "
+                             "samples per latent, e.g. rng.standard_normal((B, M, S, d)).")
+        if noise.shape[:2] != z_prime.shape[:2] or noise.shape[-1] != z_prime.shape[-1]:
+            raise ValueError(f"noise must have shape (B, M, S, d) = {z_prime.shape[:2]} + (S,) + "
+                             f"{z_prime.shape[-1:]}, got {noise.shape}.")
+        return latent_random_search(decoder_params, x, y, z_prime, mask, noise,
+                                    scale=sample_scale, reduce=reduce)
+    raise ValueError(f"method must be one of {SEARCH_METHODS}, got {method!r}.")

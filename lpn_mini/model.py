@@ -1,0 +1,98 @@
+"""LPN's two networks: the encoder q_phi(z | x, y) and the decoder p_theta(y | x, z).
+
+Parameter layout (fixed, so numbers compare across implementations)::
+
+    params = {"encoder": [(W, b), ...],   # input [one_hot(x), one_hot(y)] -> 2 d
+              "decoder": [(W, b), ...]}   # input [one_hot(x), z]          -> H * W * C
+
+The first layer of each network reads a concatenation; we apply it split,
+``[a, b] @ W = a @ W[:n_a] + b @ W[n_a:]``, which is the same function and never builds
+the concatenated array. In the decoder it also means the projection of each ``x_j`` is
+computed once and broadcast against every latent that is tried on it.
+"""
+import autograd.numpy as np
+import numpy as onp
+
+from .mlp import dense, init_mlp, mlp_forward_from_first
+
+
+def one_hot_cells(grid, num_colors, dtype=np.float64):
+    """``(..., H, W)`` int grid -> ``(..., H, W, C)``: a 1 at each cell's colour."""
+    grid = onp.asarray(grid)
+    return (grid[..., None] == onp.arange(num_colors)).astype(dtype)
+
+
+def one_hot(grid, num_colors, dtype=np.float64):
+    """``(..., H, W)`` int grid -> ``(..., H * W * C)`` one-hot, row-major over (H, W, C)."""
+    grid = onp.asarray(grid)
+    return one_hot_cells(grid, num_colors, dtype).reshape(grid.shape[:-2] + (-1,))
+
+
+def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64):
+    """Fresh parameters for LPN on ``grid_shape = (H, W)`` grids with ``num_colors`` colours.
+
+    rng:    ``numpy.random.Generator``.
+    hidden: hidden-layer widths shared by encoder and decoder, e.g. ``(256, 256)``.
+    """
+    H, W = grid_shape
+    n_grid = H * W * num_colors
+    hidden = list(hidden)
+    return {
+        "encoder": init_mlp(rng, [2 * n_grid] + hidden + [2 * latent_dim], dtype),
+        "decoder": init_mlp(rng, [n_grid + latent_dim] + hidden + [n_grid], dtype),
+    }
+
+
+def latent_dim_of(params):
+    """d, read off the encoder's last layer (2 d outputs: mu then logvar)."""
+    return params["encoder"][-1][0].shape[1] // 2
+
+
+def num_colors_of(decoder_params, grid_shape, latent_dim):
+    """C read off the decoder's first layer, which has ``H * W * C + d`` rows."""
+    H, W = grid_shape
+    rows = decoder_params[0][0].shape[0]
+    C, rest = divmod(rows - latent_dim, H * W)
+    if rest or C < 1:
+        raise ValueError(f"decoder parameters do not fit {H}x{W} grids with latent size "
+                         f"{latent_dim}: the first layer has {rows} rows, expected H*W*C + d.")
+    return C
+
+
+def encode(encoder_params, x, y):
+    """q_phi(z | x, y): Gaussian parameters of one latent per pair.
+
+    x, y: int ``(..., H, W)``.
+    Returns ``mu, logvar``, each ``(..., d)``.
+    """
+    W0, b0 = encoder_params[0]
+    n_grid = W0.shape[0] // 2
+    C = n_grid // (x.shape[-2] * x.shape[-1])
+    if 2 * x.shape[-2] * x.shape[-1] * C != W0.shape[0]:
+        raise ValueError(f"encoder parameters expect inputs of {n_grid} one-hot values per grid; "
+                         f"{x.shape[-2]}x{x.shape[-1]} grids do not fit. Use the grid size the "
+                         "model was built for.")
+    first = (dense(one_hot(x, C, W0.dtype), W0[:n_grid], b0)
+             + dense(one_hot(y, C, W0.dtype), W0[n_grid:], 0.0))  # (..., h)
+    out = mlp_forward_from_first(encoder_params, first)  # (..., 2 d)
+    d = out.shape[-1] // 2
+    return out[..., :d], out[..., d:]
+
+
+def decode(decoder_params, x, z):
+    """p_theta(y | x, z): logits of an independent categorical for every output cell.
+
+    x: int ``(..., H, W)``; z: ``(..., d)``. The leading shapes broadcast against each
+    other, so ``x`` of shape ``(B, 1, N, H, W)`` and ``z`` of shape ``(B, M, 1, d)`` decode
+    every pair under every latent while projecting each ``x`` only once.
+    Returns logits ``(..., H, W, C)`` (leading shape the broadcast of both).
+    """
+    H, W = x.shape[-2:]
+    d = z.shape[-1]
+    C = num_colors_of(decoder_params, (H, W), d)
+    W0, b0 = decoder_params[0]
+    n_grid = H * W * C
+    first = (dense(one_hot(x, C, W0.dtype), W0[:n_grid], b0)   # (..., h) once per x
+             + dense(z, W0[n_grid:], 0.0))                     # (..., h) once per z
+    logits = mlp_forward_from_first(decoder_params, first)     # (..., H * W * C)
+    return np.reshape(logits, logits.shape[:-1] + (H, W, C))
