@@ -1,0 +1,66 @@
+"""Adam, written out, for the nested ``params`` structure (Algorithm 2, line 15).
+
+Pure functions: ``adam_update`` returns new parameters and a new state and changes
+nothing in place, so a training step can be repeated or undone freely.
+"""
+import numpy as onp
+
+
+def tree_map(f, *trees):
+    """Apply ``f`` leaf-wise to arrays held in matching nested dicts, lists and tuples."""
+    first = trees[0]
+    if isinstance(first, dict):
+        return {k: tree_map(f, *(t[k] for t in trees)) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(tree_map(f, *leaves) for leaves in zip(*trees))
+    return f(*trees)
+
+
+def tree_leaves(tree):
+    """The arrays of a nested structure, in a fixed order."""
+    if isinstance(tree, dict):
+        return [leaf for k in tree for leaf in tree_leaves(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [leaf for t in tree for leaf in tree_leaves(t)]
+    return [tree]
+
+
+def global_norm(tree):
+    """sqrt of the sum of squares of every entry of every array in ``tree``."""
+    return float(onp.sqrt(sum(float(onp.sum(onp.square(g))) for g in tree_leaves(tree))))
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Scale all gradients by one factor so that their global norm is at most ``max_norm``."""
+    if max_norm is None:
+        return grads
+    norm = global_norm(grads)
+    scale = max_norm / max(norm, max_norm)  # 1 when already inside the ball
+    return tree_map(lambda g: g * scale, grads)
+
+
+def adam_init(params):
+    """Adam's state: zero first and second moments shaped like ``params``, step count 0."""
+    zeros = lambda p: onp.zeros_like(p)
+    return {"m": tree_map(zeros, params), "v": tree_map(zeros, params), "t": 0}
+
+
+def adam_update(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    """One step of Adam (Kingma & Ba, 2015, Algorithm 1) *descending* the loss.
+
+    m_t = beta1 m_{t-1} + (1 - beta1) g            first moment
+    v_t = beta2 v_{t-1} + (1 - beta2) g^2          second moment
+    m^_t = m_t / (1 - beta1^t), v^_t = v_t / (1 - beta2^t)    bias correction
+    p_t = p_{t-1} - lr (m^_t / (sqrt(v^_t) + eps) + weight_decay p_{t-1})
+
+    ``weight_decay`` > 0 gives AdamW (decoupled decay, Loshchilov & Hutter), the paper's
+    outer optimizer. Returns ``(new_params, new_state)``.
+    """
+    t = state["t"] + 1
+    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state["m"], grads)
+    v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state["v"], grads)
+    c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t
+    new_params = tree_map(
+        lambda p, m, v: p - lr * ((m / c1) / (onp.sqrt(v / c2) + eps) + weight_decay * p),
+        params, m, v)
+    return new_params, {"m": m, "v": v, "t": t}

@@ -1,0 +1,63 @@
+"""Shared test helpers: small float64 models and a centred-difference gradient check."""
+import numpy as np
+
+from lpn_mini import init_params, pattern_tasks
+from lpn_mini.optim import tree_leaves, tree_map
+
+H = W = 3          # grid side
+C = 4              # colours
+D = 3              # latent size
+HIDDEN = (7, 6)    # two hidden layers, different widths so transposes would show
+
+
+def small_problem(seed=0, B=2, N=3, hidden=HIDDEN, d=D):
+    """A random float64 model and a batch of tasks with non-trivial (not all-zero) grids."""
+    rng = np.random.default_rng(seed)
+    params = init_params(rng, (H, W), C, d, hidden)
+    # Non-zero biases so every code path (and every ReLU side) is exercised.
+    params = tree_map(lambda p: p + 0.1 * rng.standard_normal(p.shape), params)
+    x = rng.integers(0, C, size=(B, N, H, W))
+    y = rng.integers(0, C, size=(B, N, H, W))
+    eps = rng.standard_normal((B, N, d))
+    return rng, params, x, y, eps
+
+
+def directional_fd(f, params, direction, h=1e-5):
+    """Centred difference (f(p + h v) - f(p - h v)) / 2h along ``direction``."""
+    plus = tree_map(lambda p, v: p + h * v, params, direction)
+    minus = tree_map(lambda p, v: p - h * v, params, direction)
+    return (f(plus) - f(minus)) / (2 * h)
+
+
+def group_directions(rng, params):
+    """One random direction per parameter group (each W and each b), zero elsewhere.
+
+    Yields ``(name, direction)`` so that a failing check names the parameter group.
+    """
+    for net in params:
+        for k, (W, b) in enumerate(params[net]):
+            for which in ("W", "b"):
+                direction = tree_map(np.zeros_like, params)
+                dW = rng.standard_normal(W.shape) if which == "W" else np.zeros_like(W)
+                db = rng.standard_normal(b.shape) if which == "b" else np.zeros_like(b)
+                direction[net][k] = (dW, db)
+                yield f"{net}[{k}].{which}", direction
+
+
+def rel_err(a, b):
+    return abs(a - b) / max(abs(a), abs(b), 1e-12)
+
+
+def check_grad_groups(f, grad_f, params, rng, tol, h=1e-5):
+    """Assert that ``grad_f(params)`` matches centred differences of ``f`` in every group."""
+    g = grad_f(params)
+    for name, v in group_directions(rng, params):
+        analytic = sum(float(np.sum(a * b)) for a, b in zip(tree_leaves(g), tree_leaves(v)))
+        numeric = directional_fd(f, params, v, h)
+        assert rel_err(analytic, numeric) < tol, (
+            f"gradient of {name}: autograd {analytic:.10g} vs finite differences "
+            f"{numeric:.10g}, relative error {rel_err(analytic, numeric):.2e} >= {tol:.0e}")
+
+
+def pattern_batch(seed=0, B=4, N=3, grid=4, pattern=2, C=5):
+    return pattern_tasks(np.random.default_rng(seed), B, N, grid, pattern, num_colors=C)

@@ -1,0 +1,149 @@
+import autograd
+import numpy as np
+import pytest
+from autograd.test_util import check_grads
+
+from lpn_mini import (latent_gradient_ascent, latent_random_search, leave_one_out_mask,
+                      leave_one_out_mean, log_likelihood, reparameterize,
+                      specification_log_likelihood)
+
+from helpers import D, small_problem
+
+
+def test_reparameterize_value_and_gradient():
+    rng = np.random.default_rng(0)
+    mu, logvar, eps = (rng.standard_normal((2, 3, 4)) for _ in range(3))
+    np.testing.assert_allclose(reparameterize(mu, logvar, eps), mu + eps * np.sqrt(np.exp(logvar)),
+                               rtol=1e-12)
+    check_grads(lambda m, lv: reparameterize(m, lv, eps), modes=["rev"], order=2)(mu, logvar)
+
+
+def test_leave_one_out_is_the_mean_of_the_others():
+    z = np.random.default_rng(1).standard_normal((2, 4, 3))
+    zp = leave_one_out_mean(z)
+    for b in range(2):
+        for i in range(4):
+            others = [z[b, j] for j in range(4) if j != i]
+            np.testing.assert_allclose(zp[b, i], np.mean(others, axis=0), rtol=1e-12)
+
+
+def test_leave_one_out_never_sees_its_own_latent():
+    z = np.random.default_rng(2).standard_normal((2, 4, 3))
+    # d z'_i / d z_i must be exactly 0; d z'_i / d z_j = 1 / (N - 1) for j != i.
+    for i in range(4):
+        jac = autograd.jacobian(lambda z: leave_one_out_mean(z)[:, i])(z)  # (B, d, B, N, d)
+        assert np.all(jac[:, :, :, i, :] == 0)
+        np.testing.assert_allclose(jac[0, 0, 0, (i + 1) % 4, 0], 1 / 3)
+
+
+def test_leave_one_out_needs_two_pairs():
+    with pytest.raises(ValueError, match="at least 2 pairs"):
+        leave_one_out_mean(np.zeros((3, 1, 2)))
+
+
+def test_specification_likelihood_respects_the_mask():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    dec = params["decoder"]
+    got = specification_log_likelihood(dec, x, y, z, leave_one_out_mask(3))
+    for b in range(2):
+        for i in range(3):
+            want = sum(log_likelihood(dec, x[b, j], y[b, j], z[b, i]) for j in range(3) if j != i)
+            np.testing.assert_allclose(got[b, i], want, rtol=1e-12)
+
+
+def test_latent_objective_second_order_gradients():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    f = lambda z: specification_log_likelihood(params["decoder"], x, y, z, leave_one_out_mask(3))
+    check_grads(f, modes=["rev"], order=2)(z)
+
+
+def _objective(params, x, y, z, mask):
+    return specification_log_likelihood(params["decoder"], x, y, z, mask)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_small_ascent_step_does_not_decrease_the_objective(optimizer):
+    rng, params, x, y, _ = small_problem(B=3, N=4)
+    z = rng.standard_normal((3, 4, D))
+    mask = leave_one_out_mask(4)
+    z1 = latent_gradient_ascent(params["decoder"], x, y, z, mask, num_steps=1, alpha=1e-3,
+                                optimizer=optimizer)
+    before, after = _objective(params, x, y, z, mask), _objective(params, x, y, z1, mask)
+    assert np.all(after > before), "gradient *ascent* must raise every latent's objective"
+
+
+def test_sgd_step_is_alpha_times_gradient():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    mask = leave_one_out_mask(3)
+    g = autograd.grad(lambda z: np.sum(_objective(params, x, y, z, mask)))(z)
+    z1 = latent_gradient_ascent(params["decoder"], x, y, z, mask, num_steps=1, alpha=0.3)
+    np.testing.assert_allclose(z1, z + 0.3 * g, rtol=1e-12)
+
+
+def test_batched_ascent_equals_one_task_and_one_latent_at_a_time():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    mask = leave_one_out_mask(3)
+    kw = dict(num_steps=3, alpha=0.1, optimizer="adam", clip_norm=1.0)
+    batched = latent_gradient_ascent(params["decoder"], x, y, z, mask, **kw)
+    for b in range(2):
+        for i in range(3):
+            one = latent_gradient_ascent(params["decoder"], x[b:b + 1], y[b:b + 1],
+                                         z[b:b + 1, i:i + 1], mask[i:i + 1], **kw)
+            np.testing.assert_allclose(batched[b, i], one[0, 0], rtol=1e-10)
+
+
+def test_adam_first_step_moves_each_coordinate_by_about_alpha():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    mask = leave_one_out_mask(3)
+    g = autograd.grad(lambda z: np.sum(_objective(params, x, y, z, mask)))(z)
+    z1 = latent_gradient_ascent(params["decoder"], x, y, z, mask, num_steps=1, alpha=0.1,
+                                optimizer="adam")
+    # m^ = g and v^ = g^2 after bias correction, so the step is alpha * sign(g).
+    np.testing.assert_allclose(z1 - z, 0.1 * np.sign(g), rtol=1e-6)
+
+
+def test_gradient_clipping_bounds_each_latents_step():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    z1 = latent_gradient_ascent(params["decoder"], x, y, z, leave_one_out_mask(3), num_steps=1,
+                                alpha=1.0, clip_norm=0.5)
+    norms = np.linalg.norm(z1 - z, axis=-1)
+    assert np.all(norms <= 0.5 + 1e-12) and np.any(norms > 0.49)
+
+
+def test_best_of_trajectory_never_ends_below_the_start():
+    rng, params, x, y, _ = small_problem(B=3, N=3)
+    z = rng.standard_normal((3, 3, D))
+    mask = leave_one_out_mask(3)
+    kw = dict(num_steps=4, alpha=5.0)  # a step size large enough to overshoot
+    last = latent_gradient_ascent(params["decoder"], x, y, z, mask, **kw)
+    best = latent_gradient_ascent(params["decoder"], x, y, z, mask, best_of_trajectory=True, **kw)
+    start_v, last_v, best_v = (_objective(params, x, y, v, mask) for v in (z, last, best))
+    assert np.all(best_v >= start_v) and np.all(best_v >= last_v)
+    assert np.any(best_v > last_v), "the step size should overshoot somewhere, or the test is vacuous"
+
+
+def test_random_search_keeps_the_best_candidate():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    mask = leave_one_out_mask(3)
+    noise = rng.standard_normal((2, 3, 6, D))
+    got = latent_random_search(params["decoder"], x, y, z, mask, noise, scale=0.7)
+    for b in range(2):
+        for i in range(3):
+            cands = [z[b, i]] + [z[b, i] + 0.7 * n for n in noise[b, i]]
+            vals = [_objective(params, x[b:b + 1], y[b:b + 1], c[None, None], mask[i:i + 1])[0, 0]
+                    for c in cands]
+            np.testing.assert_allclose(got[b, i], cands[int(np.argmax(vals))], rtol=1e-12)
+
+
+def test_unknown_optimizer_is_a_clear_error():
+    rng, params, x, y, _ = small_problem()
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        latent_gradient_ascent(params["decoder"], x, y, np.zeros((2, 3, D)), leave_one_out_mask(3),
+                               num_steps=1, alpha=0.1, optimizer="rmsprop")
