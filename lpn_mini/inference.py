@@ -8,8 +8,7 @@ import autograd.numpy as np
 import numpy as onp
 
 from .latent import leave_one_out_mask, leave_one_out_mean, reparameterize, search_latents
-from .model import decode, encode
-from .training import check_batch
+from .model import check_batch, decode, encode
 from .tasks import check_grids
 
 

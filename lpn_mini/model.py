@@ -14,6 +14,7 @@ import autograd.numpy as np
 import numpy as onp
 
 from .mlp import dense, init_mlp, mlp_forward_from_first
+from .tasks import check_finite, check_grids
 
 
 def one_hot_cells(grid, num_colors, dtype=np.float64):
@@ -96,3 +97,16 @@ def decode(decoder_params, x, z):
              + dense(z, W0[n_grid:], 0.0))                     # (..., h) once per z
     logits = mlp_forward_from_first(decoder_params, first)     # (..., H * W * C)
     return np.reshape(logits, logits.shape[:-1] + (H, W, C))
+
+
+def check_batch(params, x, y, eps=None, min_pairs=2):
+    """Validate a training or evaluation batch against the model; one clear error if wrong."""
+    check_grids(x, y, min_pairs=min_pairs)
+    d = latent_dim_of(params)
+    C = num_colors_of(params["decoder"], x.shape[-2:], d)
+    check_grids(x, y, num_colors=C)
+    if eps is not None:
+        if eps.shape != x.shape[:2] + (d,):
+            raise ValueError(f"eps must have shape (B, N, d) = {x.shape[:2] + (d,)}, "
+                             f"got {eps.shape}.")
+        check_finite(eps, "eps")

@@ -1,23 +1,21 @@
 """Algorithm 2: the training loss of LPN, one function of (params, tasks, noise)."""
-import autograd.numpy as np
+import dataclasses
+import json
+import os
+import time
 
+import autograd.numpy as np
+import numpy as onp
+from autograd import value_and_grad
+from tqdm.auto import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .evaluation import eval_tasks, evaluate, methods_of, search_options
 from .latent import leave_one_out_mask, leave_one_out_mean, reparameterize, search_latents
 from .losses import kl_divergence, log_likelihood
-from .model import encode, latent_dim_of, num_colors_of
-from .tasks import check_finite, check_grids
-
-
-def check_batch(params, x, y, eps=None, min_pairs=2):
-    """Validate a training or evaluation batch against the model; one clear error if wrong."""
-    check_grids(x, y, min_pairs=min_pairs)
-    d = latent_dim_of(params)
-    C = num_colors_of(params["decoder"], x.shape[-2:], d)
-    check_grids(x, y, num_colors=C)
-    if eps is not None:
-        if eps.shape != x.shape[:2] + (d,):
-            raise ValueError(f"eps must have shape (B, N, d) = {x.shape[:2] + (d,)}, "
-                             f"got {eps.shape}.")
-        check_finite(eps, "eps")
+from .model import check_batch, encode, init_params
+from .optim import adam_init, adam_update, clip_by_global_norm
+from .tasks import pattern_tasks
 
 
 def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_gradient=True,
@@ -50,3 +48,106 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
     rec = -log_likelihood(dec, x, y, z_prime, reduce)    # (B, N)      line 12, eq. 9
     kl = kl_divergence(mu, logvar)                       # (B, N)      line 12, eq. 10
     return np.mean(rec + beta * kl)                      # line 14: mean over pairs and tasks
+
+
+# --------------------------------------------------------------------------------------
+# The training loop: Algorithm 2 repeated, with logging, evaluation and checkpoints.
+# --------------------------------------------------------------------------------------
+
+def step_randomness(config, step, d):
+    """The tasks, eps and (for "Sample N" training) noise of one step, seeded by (seed, step).
+
+    Deriving each step's generator from the step number makes a resumed run draw exactly
+    what an uninterrupted one would have drawn.
+    """
+    rng = onp.random.default_rng([config.seed, 1, step])
+    x, y = pattern_tasks(rng, config.batch_size, config.num_pairs, config.grid_size,
+                         config.pattern_size, config.density, config.num_colors)
+    eps = rng.standard_normal((config.batch_size, config.num_pairs, d)).astype(config.dtype)
+    if config.train_method == "sample":
+        search = search_options(config, "sample", config.train_samples, rng, eps.shape)
+    else:
+        search = search_options(config, "grad", config.train_steps)
+    return x, y, eps, search
+
+
+def new_params(config):
+    rng = onp.random.default_rng([config.seed, 0])
+    return init_params(rng, (config.grid_size, config.grid_size), config.num_colors,
+                       config.latent_dim, config.hidden, dtype=onp.dtype(config.dtype))
+
+
+def _read_metrics(path, up_to_step):
+    """Lines of metrics.jsonl logged at or before ``up_to_step`` (drop what a resume redoes)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r for r in rows if r["step"] <= up_to_step]
+
+
+def train(config, run_dir, resume=True, progress=True):
+    """Train LPN with ``config``, writing into ``run_dir``:
+
+    - ``config.json``      the full config
+    - ``checkpoint.npz``   params, Adam state, config and step (every ``checkpoint_every``)
+    - ``metrics.jsonl``    one JSON line per ``log_every`` steps (loss, seconds, evaluations)
+
+    With ``resume`` and an existing checkpoint, training continues from it and repeats
+    nothing but the steps since that checkpoint. Returns the trained params.
+    """
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_path = os.path.join(run_dir, "checkpoint.npz")
+    metrics_path = os.path.join(run_dir, "metrics.jsonl")
+    start = 0
+    if resume and os.path.exists(ckpt_path):
+        params, opt_state, saved, start = load_checkpoint(ckpt_path, expected_config=config)
+        if saved != config:
+            changed = [k for k in dataclasses.asdict(config)
+                       if getattr(saved, k) != getattr(config, k)]
+            raise ValueError(f"{run_dir} holds a run with a different config ({', '.join(changed)}"
+                             f" differ); resume it with the same settings, or pass --no-resume "
+                             f"or a new run directory.")
+    else:
+        params = new_params(config)
+        opt_state = adam_init(params)
+    with open(os.path.join(run_dir, "config.json"), "w") as f:
+        f.write(config.to_json())
+    rows = _read_metrics(metrics_path, start)
+    with open(metrics_path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+
+    d = config.latent_dim
+    loss_and_grad = value_and_grad(training_loss)
+    eval_x, eval_y = eval_tasks(config)
+    quick = [m for m in methods_of(config) if m[1] == "grad"][:1] + [("Grad 5", "grad", 5)]
+    window, t0 = [], time.perf_counter()
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
+               desc="train", unit="step", dynamic_ncols=True)
+    for step in bar:
+        x, y, eps, search = step_randomness(config, step, d)
+        loss, grads = loss_and_grad(params, x, y, eps, beta=config.beta,
+                                    stop_gradient=config.stop_gradient,
+                                    check=step == start, **search)  # Algorithm 2, lines 3-14
+        if not onp.isfinite(loss):
+            raise FloatingPointError(f"the training loss became {loss} at step {step}; lower lr "
+                                     f"(now {config.lr}) or latent_lr (now {config.latent_lr}).")
+        grads = clip_by_global_norm(grads, config.grad_clip or None)
+        params, opt_state = adam_update(params, grads, opt_state, config.lr,
+                                        weight_decay=config.weight_decay)  # line 15
+        window.append(float(loss))
+        done = step + 1
+        if done % config.log_every == 0 or done == config.steps:
+            row = {"step": done, "loss": float(onp.mean(window)),
+                   "seconds": round(time.perf_counter() - t0, 3)}
+            if config.eval_every and (done % config.eval_every == 0 or done == config.steps):
+                res, _ = evaluate(params, config, eval_x[:64], eval_y[:64], methods=quick)
+                row.update({f"{k} exact_match": v["exact_match"] for k, v in res.items()})
+            with open(metrics_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            bar.set_postfix(loss=f"{row['loss']:.3f}")
+            window = []
+        if done % config.checkpoint_every == 0 or done == config.steps:
+            save_checkpoint(ckpt_path, params, opt_state, config, done)
+    bar.close()
+    return params

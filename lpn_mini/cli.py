@@ -1,0 +1,178 @@
+"""The ``lpn-mini`` command: train, evaluate, demo, show."""
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as onp
+
+from . import __version__
+from .checkpoint import load_checkpoint
+from .config import PRESETS, make_config, with_overrides
+from .evaluation import PAPER_TABLE1, eval_tasks, evaluate, markdown_table, training_label
+from .training import train
+
+DESCRIPTION = """\
+lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
+
+  lpn-mini demo                          train a small LPN on the Pattern task (a few
+                                         minutes on a laptop CPU), evaluate it, write plots
+  lpn-mini train --config small          train; writes runs/small/ (checkpoint, metrics)
+  lpn-mini evaluate runs/small           leave-one-out scores for Grad K and Sample N
+  lpn-mini show runs/small               draw tasks and predictions to PNG
+
+Presets: {presets}. Change any hyperparameter with --set KEY=VALUE (repeatable) or a TOML
+file with --toml; `lpn-mini train --list-keys` prints every key with its value.
+"""
+
+
+def _config_args(p):
+    p.add_argument("--config", default="small", metavar="PRESET",
+                   help=f"named preset: {', '.join(PRESETS)} (default: small)")
+    p.add_argument("--toml", metavar="FILE", help="TOML file of KEY = VALUE overrides")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key, e.g. --set steps=500 (repeatable)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="lpn-mini", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION.format(presets=", ".join(PRESETS)))
+    parser.add_argument("--version", action="version", version=f"lpn-mini {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train LPN (Algorithm 2) and checkpoint it")
+    _config_args(p)
+    p.add_argument("--run-dir", help="where to write the run (default: runs/<preset>)")
+    p.add_argument("--no-resume", action="store_true",
+                   help="start from scratch even if the run directory has a checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--list-keys", action="store_true", help="print the config and exit")
+
+    p = sub.add_parser("evaluate", help="leave-one-out evaluation of a trained run")
+    p.add_argument("run_dir", help="a directory written by `lpn-mini train`")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override an evaluation key, e.g. --set eval_grad_steps=0,10,100")
+
+    p = sub.add_parser("demo", help="train, evaluate and plot a small LPN (the README's main job)")
+    _config_args(p)
+    p.add_argument("--run-dir", default=os.path.join("runs", "demo"))
+    p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("show", help="draw evaluation tasks and predictions of a run to PNG")
+    p.add_argument("run_dir")
+    p.add_argument("--tasks", type=int, default=4, help="how many tasks to draw (default 4)")
+    p.add_argument("--out", help="PNG path (default: RUN_DIR/predictions.png)")
+    return parser
+
+
+def machine():
+    return {"python": platform.python_version(), "numpy": onp.__version__,
+            "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count()}
+
+
+def run_evaluation(run_dir, overrides=(), echo=print):
+    """Evaluate the checkpoint in ``run_dir``; write results.json, results.md and figures."""
+    from .plotting import plot_accuracy_vs_steps, plot_predictions
+    params, _, config, step = load_checkpoint(os.path.join(run_dir, "checkpoint.npz"))
+    config = with_overrides(config, overrides)
+    t0 = time.perf_counter()
+    results, predictions = evaluate(
+        params, config, progress=lambda name, r: echo(
+            f"  {name:>10}: exact match {100 * r['exact_match']:5.1f}%, "
+            f"cell accuracy {100 * r['cell_accuracy']:5.1f}%"))
+    label = training_label(config)
+    table = markdown_table({label: results})
+    reference = PAPER_TABLE1.get(label)
+    if reference:
+        cols = list(results)
+        table += ("\n| paper (10x10, 20k x 128) | "
+                  + " | ".join(str(reference.get(c, "")) for c in cols) + " |")
+    record = {"command": "lpn-mini " + " ".join(sys.argv[1:]), "training": label,
+              "trained_steps": step, "config": dataclasses.asdict(config), "results": results,
+              "eval_seconds": round(time.perf_counter() - t0, 1), "machine": machine(),
+              "lpn_mini": __version__}
+    with open(os.path.join(run_dir, "results.json"), "w") as f:
+        json.dump(record, f, indent=2)
+    with open(os.path.join(run_dir, "results.md"), "w") as f:
+        f.write(table + "\n")
+    plot_accuracy_vs_steps(results, os.path.join(run_dir, "accuracy_vs_steps.png"),
+                           title=f"trained {label}, {step} steps")
+    x, y = eval_tasks(config)
+    shown = {k: v for k, v in predictions.items() if k.startswith("Grad")}
+    plot_predictions(x, y, shown, os.path.join(run_dir, "predictions.png"),
+                     title="leave-one-out: pair 0 predicted from the others")
+    return results, table
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return _dispatch(args)
+    except (ValueError, FileNotFoundError, FloatingPointError) as e:
+        print(f"lpn-mini {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; the last checkpoint is intact, run the same command to resume.",
+              file=sys.stderr)
+        return 130
+
+
+def _dispatch(args):
+    if args.command in ("train", "demo"):
+        config = make_config(args.config, args.toml, args.overrides)
+        if getattr(args, "list_keys", False):
+            print(config.to_json())
+            return 0
+        run_dir = args.run_dir or os.path.join("runs", args.config)
+        print(f"training {training_label(config)} on {config.grid_size}x{config.grid_size} "
+              f"Pattern tasks for {config.steps} steps -> {run_dir}")
+        t0 = time.perf_counter()
+        train(config, run_dir, resume=not args.no_resume, progress=not args.no_progress)
+        print(f"trained in {time.perf_counter() - t0:.0f} s; checkpoint in "
+              f"{os.path.join(run_dir, 'checkpoint.npz')}")
+        if args.command == "train":
+            return 0
+        from .plotting import plot_training_curve
+        plot_training_curve(os.path.join(run_dir, "metrics.jsonl"),
+                            os.path.join(run_dir, "training_curve.png"))
+        print(f"evaluating on {config.eval_tasks} fixed tasks (each pair predicted from the others):")
+        _, table = run_evaluation(run_dir)
+        print("\nexact match % (cell accuracy %):\n" + table)
+        print(f"\nfigures: {run_dir}/training_curve.png, accuracy_vs_steps.png, predictions.png")
+        return 0
+    if args.command == "evaluate":
+        print(f"evaluating {args.run_dir}:")
+        _, table = run_evaluation(args.run_dir, args.overrides)
+        print("\nexact match % (cell accuracy %):\n" + table)
+        return 0
+    if args.command == "show":
+        from .plotting import plot_latent_plane, plot_predictions
+        params, _, config, _ = load_checkpoint(os.path.join(args.run_dir, "checkpoint.npz"))
+        x, y = eval_tasks(config)
+        x, y = x[:args.tasks], y[:args.tasks]
+        methods = [("Grad 0", "grad", 0), (f"Grad {max(config.eval_grad_steps)}", "grad",
+                                           max(config.eval_grad_steps))]
+        _, preds = evaluate(params, config, x, y, methods=methods)
+        out = args.out or os.path.join(args.run_dir, "predictions.png")
+        plot_predictions(x, y, preds, out, num_tasks=args.tasks)
+        print(f"wrote {out}")
+        if config.latent_dim == 2:
+            plane = os.path.join(os.path.dirname(out), "latent_plane.png")
+            plot_latent_plane(params, x[0, 0], plane)
+            print(f"wrote {plane}")
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
