@@ -11,11 +11,11 @@ The package reads like the method section of the paper:
 - ``inference``  test-time search (Algorithm 1) and leave-one-out prediction
 """
 from .inference import infer_latent, leave_one_out_predict, predict, scores
-from .latent import (latent_gradient_ascent, latent_random_search, leave_one_out_mask,
+from .latent import (latent_ascent_step, latent_gradient_ascent, latent_random_search, leave_one_out_mask,
                      leave_one_out_mean, reparameterize, search_latents,
                      specification_log_likelihood, without_gradient)
 from .losses import kl_divergence, log_likelihood, log_softmax
-from .mlp import init_mlp, mlp_forward
+from .mlp import init_mlp, mlp_backward, mlp_forward
 from .model import decode, encode, init_params, one_hot
 from .tasks import check_grids, pattern_tasks
 from .training import training_loss

@@ -23,6 +23,8 @@ lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
   lpn-mini train --config small          train; writes runs/small/ (checkpoint, metrics)
   lpn-mini evaluate runs/small           leave-one-out scores for Grad K and Sample N
   lpn-mini show runs/small               draw tasks and predictions to PNG
+  lpn-mini exercises build               write the student exercises into exercises/
+  lpn-mini grade [exercises/]            grade exercise files with the library's tests
 
 Presets: {presets}. Change any hyperparameter with --set KEY=VALUE (repeatable) or a TOML
 file with --toml; `lpn-mini train --list-keys` prints every key with its value.
@@ -62,6 +64,19 @@ def build_parser():
     p.add_argument("--run-dir", default=os.path.join("runs", "demo"))
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("exercises", help="build the course exercises from the library")
+    p.add_argument("action", choices=["build"], help="build: write the student files")
+    p.add_argument("--out", default="exercises", help="target folder (default: exercises/)")
+    p.add_argument("--solutions", action="store_true",
+                   help="write the reference solutions instead of the student stubs")
+
+    p = sub.add_parser("grade", help="grade exercise files with the library's own tests")
+    p.add_argument("path", nargs="?", default="exercises",
+                   help="a folder of exercise files, one file, or a folder of student folders "
+                        "(default: exercises/)")
+    p.add_argument("--json", help="where to write the results (default: results.json there)")
+    p.add_argument("--timeout", type=int, default=120, help="seconds per exercise (default 120)")
 
     p = sub.add_parser("show", help="draw evaluation tasks and predictions of a run to PNG")
     p.add_argument("run_dir")
@@ -154,6 +169,15 @@ def _dispatch(args):
         print(f"evaluating {args.run_dir}:")
         _, table = run_evaluation(args.run_dir, args.overrides)
         print("\nexact match % (cell accuracy %):\n" + table)
+        return 0
+    if args.command == "exercises":
+        from .grading.exercises import build
+        for path in build(args.out, solutions=args.solutions):
+            print(f"wrote {path}")
+        return 0
+    if args.command == "grade":
+        from .grading.grader import grade
+        grade(args.path, args.json, args.timeout)
         return 0
     if args.command == "show":
         from .plotting import plot_latent_plane, plot_predictions

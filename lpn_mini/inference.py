@@ -12,12 +12,6 @@ from .model import check_batch, decode, encode
 from .tasks import check_grids
 
 
-def _start_latents(encoder_params, x, y, eps):
-    """z_i ~ q_phi(z | x_i, y_i) (or mu_i when ``eps`` is None). Returns ``(B, N, d)``."""
-    mu, logvar = encode(encoder_params, x, y)
-    return mu if eps is None else reparameterize(mu, logvar, eps)
-
-
 def infer_latent(params, x_spec, y_spec, eps=None, **search_options):
     """Algorithm 1, lines 1-4: the latent of each task after test-time search.
 
@@ -29,11 +23,14 @@ def infer_latent(params, x_spec, y_spec, eps=None, **search_options):
     Returns ``(B, d)``.
     """
     check_batch(params, x_spec, y_spec, eps, min_pairs=1)
-    z = _start_latents(params["encoder"], x_spec, y_spec, eps)          # (B, N, d)
+    ### BEGIN SOLUTION
+    mu, logvar = encode(params["encoder"], x_spec, y_spec)              # (B, N, d)
+    z = mu if eps is None else reparameterize(mu, logvar, eps)          # z_i ~ q_phi(z | x_i, y_i)
     z_start = np.mean(z, axis=1, keepdims=True)                         # (B, 1, d)
     mask = onp.ones((1, x_spec.shape[1]), dtype=z.dtype)                # every spec pair counts
     z_star = search_latents(params["decoder"], x_spec, y_spec, z_start, mask, **search_options)
     return z_star[:, 0]                                                 # (B, d)
+    ### END SOLUTION
 
 
 def predict(params, x_spec, y_spec, x_test, eps=None, **search_options):
@@ -51,7 +48,8 @@ def leave_one_out_predict(params, x, y, eps=None, **search_options):
     x, y: int ``(B, N, H, W)``. Returns the predictions ``(B, N, H, W)``.
     """
     check_batch(params, x, y, eps)
-    z = _start_latents(params["encoder"], x, y, eps)                    # (B, N, d)
+    mu, logvar = encode(params["encoder"], x, y)                        # (B, N, d)
+    z = mu if eps is None else reparameterize(mu, logvar, eps)          # z_i ~ q_phi(z | x_i, y_i)
     z_prime = leave_one_out_mean(z)                                     # (B, N, d)
     z_prime = search_latents(params["decoder"], x, y, z_prime,
                              leave_one_out_mask(x.shape[1], z.dtype), **search_options)

@@ -11,7 +11,7 @@ loop over tasks or pairs, only over the K steps (which are sequential by nature)
 """
 import autograd.numpy as np
 import numpy as onp
-from autograd import grad_and_aux
+from autograd import grad, grad_and_aux
 from autograd.tracer import getval
 
 from .losses import log_likelihood
@@ -24,7 +24,9 @@ def reparameterize(mu, logvar, eps):
 
     mu, logvar, eps: ``(..., d)``; eps ~ N(0, I) is passed in, so this is a pure function.
     """
+    ### BEGIN SOLUTION
     return mu + eps * np.exp(0.5 * logvar)  # sigma = exp(logvar / 2)
+    ### END SOLUTION
 
 
 def leave_one_out_mean(z):
@@ -34,11 +36,13 @@ def leave_one_out_mean(z):
     copy y_i through z_i and the decoder would learn nothing about programs.
     z: ``(B, N, d)`` with N >= 2. Returns ``(B, N, d)``.
     """
+    ### BEGIN SOLUTION
     N = z.shape[-2]
     if N < 2:
         raise ValueError(f"the leave-one-out mean needs at least 2 pairs per task, got N = {N}.")
     total = np.sum(z, axis=-2, keepdims=True)  # (B, 1, d)
     return (total - z) / (N - 1)               # (B, N, d): the sum of the others, averaged
+    ### END SOLUTION
 
 
 def without_gradient(tree):
@@ -69,6 +73,26 @@ def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
     """
     ll = log_likelihood(decoder_params, x[:, None], y[:, None], z[:, :, None, :], reduce)  # (B, M, N)
     return np.sum(ll * mask, axis=-1)
+
+
+def latent_ascent_step(decoder_params, x, y, z, mask, alpha, stop_gradient=True, reduce="sum"):
+    """One plain step of Algorithm 2, line 10: z + alpha * grad_z sum_j mask_mj log p(y_j | x_j, z).
+
+    The single-step, plain-gradient case of ``latent_gradient_ascent`` (which adds Adam,
+    clipping and best-of-trajectory), written out for reading and for the exercises.
+    z: ``(B, M, d)``; mask: ``(M, N)``. With ``stop_gradient`` the step is computed from
+    values stripped of autograd boxes, so an outer gradient sees it as a constant.
+    Returns ``(B, M, d)``.
+    """
+    ### BEGIN SOLUTION
+    params_for_step, z_for_step = decoder_params, z
+    if stop_gradient:
+        params_for_step, z_for_step = without_gradient(decoder_params), without_gradient(z)
+    objective = lambda z: np.sum(specification_log_likelihood(params_for_step, x, y, z, mask,
+                                                              reduce))
+    dz = grad(objective)(z_for_step)  # (B, M, d): each latent's own gradient
+    return z + alpha * dz             # ascent: towards higher likelihood
+    ### END SOLUTION
 
 
 def _clip_by_norm(g, clip_norm):

@@ -10,8 +10,10 @@ def log_softmax(logits):
     Subtracting the maximum changes nothing mathematically (it cancels) but keeps
     ``exp`` from overflowing.
     """
+    ### BEGIN SOLUTION
     m = np.max(logits, axis=-1, keepdims=True)
     return logits - m - np.log(np.sum(np.exp(logits - m), axis=-1, keepdims=True))
+    ### END SOLUTION
 
 
 def log_likelihood(decoder_params, x, y, z, reduce="sum"):
@@ -25,6 +27,7 @@ def log_likelihood(decoder_params, x, y, z, reduce="sum"):
         (per-cell mean, what the official code uses).
     Returns ``(...)``.
     """
+    ### BEGIN SOLUTION
     logits = decode(decoder_params, x, z)                  # (..., H, W, C)
     C = logits.shape[-1]
     log_p = log_softmax(logits)                            # (..., H, W, C)
@@ -34,6 +37,7 @@ def log_likelihood(decoder_params, x, y, z, reduce="sum"):
     if reduce == "mean":
         return np.mean(picked, axis=(-2, -1))
     raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}.")
+    ### END SOLUTION
 
 
 def kl_divergence(mu, logvar):
@@ -41,4 +45,6 @@ def kl_divergence(mu, logvar):
 
     mu, logvar: ``(..., d)``. Returns ``(...)``.
     """
+    ### BEGIN SOLUTION
     return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1)
+    ### END SOLUTION

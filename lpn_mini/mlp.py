@@ -46,11 +46,13 @@ def mlp_forward(layers, h):
     h:      ``(..., fan_in)`` input.
     Returns ``(..., fan_out)``.
     """
+    ### BEGIN SOLUTION
     for k, (W, b) in enumerate(layers):
         if k > 0:
             h = relu(h)
         h = dense(h, W, b)
     return h
+    ### END SOLUTION
 
 
 def mlp_forward_from_first(layers, first):
@@ -64,3 +66,36 @@ def mlp_forward_from_first(layers, first):
     if len(layers) == 1:
         return first
     return mlp_forward(layers[1:], relu(first))
+
+
+def mlp_backward(layers, h, dout):
+    """The backward pass of ``mlp_forward``, by hand (what autograd does for us elsewhere).
+
+    layers: list of ``(W, b)``; h: ``(..., fan_in)`` the input; dout: ``(..., fan_out)`` the
+    gradient of some scalar with respect to the output.
+    Returns ``(dlayers, dh)``: ``dlayers`` a list of ``(dW, db)`` shaped like ``layers``,
+    ``dh`` shaped like ``h``.
+    """
+    ### BEGIN SOLUTION
+    # Forward again, keeping each layer's input and pre-activation.
+    inputs, pre = [], []
+    a = h
+    for k, (W, b) in enumerate(layers):
+        if k > 0:
+            a = relu(pre[-1])
+        inputs.append(a)
+        pre.append(dense(a, W, b))
+    # Backward: out = a @ W + b gives dW = a^T dout, db = sum dout, da = dout W^T;
+    # ReLU passes the gradient where its input was positive.
+    dlayers = [None] * len(layers)
+    d = dout
+    for k in reversed(range(len(layers))):
+        W, _ = layers[k]
+        a2 = np.reshape(inputs[k], (-1, W.shape[0]))     # (rows, fan_in)
+        d2 = np.reshape(d, (-1, W.shape[1]))             # (rows, fan_out)
+        dlayers[k] = (a2.T @ d2, np.sum(d2, axis=0))
+        d = d @ W.T                                      # gradient w.r.t. this layer's input
+        if k > 0:
+            d = d * (pre[k - 1] > 0)                     # back through the ReLU
+    return dlayers, d
+    ### END SOLUTION

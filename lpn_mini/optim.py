@@ -56,6 +56,7 @@ def adam_update(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8, weig
     ``weight_decay`` > 0 gives AdamW (decoupled decay, Loshchilov & Hutter), the paper's
     outer optimizer. Returns ``(new_params, new_state)``.
     """
+    ### BEGIN SOLUTION
     t = state["t"] + 1
     m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state["m"], grads)
     v = tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state["v"], grads)
@@ -64,3 +65,4 @@ def adam_update(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8, weig
         lambda p, m, v: p - lr * ((m / c1) / (onp.sqrt(v / c2) + eps) + weight_decay * p),
         params, m, v)
     return new_params, {"m": m, "v": v, "t": t}
+    ### END SOLUTION

@@ -37,6 +37,7 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
     """
     if check:
         check_batch(params, x, y, eps)
+    ### BEGIN SOLUTION
     enc, dec = params["encoder"], params["decoder"]
     N = x.shape[1]
     mu, logvar = encode(enc, x, y)                       # (B, N, d)   line 4: q_phi(z | x_i, y_i)
@@ -48,6 +49,7 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
     rec = -log_likelihood(dec, x, y, z_prime, reduce)    # (B, N)      line 12, eq. 9
     kl = kl_divergence(mu, logvar)                       # (B, N)      line 12, eq. 10
     return np.mean(rec + beta * kl)                      # line 14: mean over pairs and tasks
+    ### END SOLUTION
 
 
 # --------------------------------------------------------------------------------------

@@ -61,3 +61,23 @@ def check_grad_groups(f, grad_f, params, rng, tol, h=1e-5):
 
 def pattern_batch(seed=0, B=4, N=3, grid=4, pattern=2, C=5):
     return pattern_tasks(np.random.default_rng(seed), B, N, grid, pattern, num_colors=C)
+
+
+def _show(a):
+    a = np.asarray(a, dtype=float)
+    if a.size == 1:
+        return f"{a.item():.6g}"
+    return "[" + ", ".join(f"{v:.4g}" for v in a.ravel()[:3]) + (", ...]" if a.size > 3 else "]")
+
+
+def close(got, want, what, rtol=1e-7, atol=1e-12, hint=""):
+    """Assert ``got`` matches ``want`` with one line of feedback: the quantity, expected vs
+    got, the relative error, and a hint at the likely mistake."""
+    tail = f" Hint: {hint}" if hint else ""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        raise AssertionError(f"{what}: expected shape {want.shape}, got shape {got.shape}.{tail}")
+    if not np.allclose(got, want, rtol=rtol, atol=atol):
+        err = np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-300)
+        raise AssertionError(f"{what}: expected {_show(want)}, got {_show(got)} "
+                             f"(relative error {err:.1e}).{tail}")

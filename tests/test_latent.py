@@ -3,39 +3,46 @@ import numpy as np
 import pytest
 from autograd.test_util import check_grads
 
-from lpn_mini import (latent_gradient_ascent, latent_random_search, leave_one_out_mask,
+from lpn_mini import (latent_ascent_step, latent_gradient_ascent, latent_random_search, leave_one_out_mask,
                       leave_one_out_mean, log_likelihood, reparameterize,
                       specification_log_likelihood)
 
-from helpers import D, small_problem
+from helpers import D, close, small_problem
 
 
+@pytest.mark.exercise("reparameterize")
 def test_reparameterize_value_and_gradient():
     rng = np.random.default_rng(0)
     mu, logvar, eps = (rng.standard_normal((2, 3, 4)) for _ in range(3))
-    np.testing.assert_allclose(reparameterize(mu, logvar, eps), mu + eps * np.sqrt(np.exp(logvar)),
-                               rtol=1e-12)
+    close(reparameterize(mu, logvar, eps), mu + eps * np.sqrt(np.exp(logvar)), "z", rtol=1e-10,
+          hint="the standard deviation is exp(0.5 * logvar), not exp(logvar).")
     check_grads(lambda m, lv: reparameterize(m, lv, eps), modes=["rev"], order=2)(mu, logvar)
 
 
+@pytest.mark.exercise("leave_one_out_mean")
 def test_leave_one_out_is_the_mean_of_the_others():
     z = np.random.default_rng(1).standard_normal((2, 4, 3))
     zp = leave_one_out_mean(z)
     for b in range(2):
         for i in range(4):
             others = [z[b, j] for j in range(4) if j != i]
-            np.testing.assert_allclose(zp[b, i], np.mean(others, axis=0), rtol=1e-12)
+            close(zp[b, i], np.mean(others, axis=0), f"z'[{b}, {i}]", rtol=1e-10,
+                  hint="z'_i is the mean of the N - 1 *other* latents.")
 
 
+@pytest.mark.exercise("leave_one_out_mean")
 def test_leave_one_out_never_sees_its_own_latent():
     z = np.random.default_rng(2).standard_normal((2, 4, 3))
     # d z'_i / d z_i must be exactly 0; d z'_i / d z_j = 1 / (N - 1) for j != i.
     for i in range(4):
         jac = autograd.jacobian(lambda z: leave_one_out_mean(z)[:, i])(z)  # (B, d, B, N, d)
-        assert np.all(jac[:, :, :, i, :] == 0)
-        np.testing.assert_allclose(jac[0, 0, 0, (i + 1) % 4, 0], 1 / 3)
+        assert np.all(jac[:, :, :, i, :] == 0), \
+            f"z'_{i} changes when z_{i} changes: leave pair {i}'s own latent out of its mean."
+        close(jac[0, 0, 0, (i + 1) % 4, 0], 1 / 3, f"d z'_{i} / d z_j (j != i)",
+              hint="each other latent counts 1 / (N - 1).")
 
 
+@pytest.mark.exercise("leave_one_out_mean")
 def test_leave_one_out_needs_two_pairs():
     with pytest.raises(ValueError, match="at least 2 pairs"):
         leave_one_out_mean(np.zeros((3, 1, 2)))
@@ -147,3 +154,45 @@ def test_unknown_optimizer_is_a_clear_error():
     with pytest.raises(ValueError, match="optimizer must be one of"):
         latent_gradient_ascent(params["decoder"], x, y, np.zeros((2, 3, D)), leave_one_out_mask(3),
                                num_steps=1, alpha=0.1, optimizer="rmsprop")
+
+
+@pytest.mark.exercise("latent_ascent_step")
+def test_ascent_step_is_alpha_times_the_gradient():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    mask = leave_one_out_mask(3)
+    g = autograd.grad(lambda z: np.sum(_objective(params, x, y, z, mask)))(z)
+    for sg in (True, False):
+        close(latent_ascent_step(params["decoder"], x, y, z, mask, 0.3, stop_gradient=sg),
+              z + 0.3 * g, f"z after one step (stop_gradient={sg})", rtol=1e-9,
+              hint="z + alpha * grad_z of the summed specification log-likelihood.")
+    close(latent_ascent_step(params["decoder"], x, y, z, mask, 0.3),
+          latent_gradient_ascent(params["decoder"], x, y, z, mask, num_steps=1, alpha=0.3),
+          "latent_ascent_step vs latent_gradient_ascent(K=1)", rtol=1e-10)
+
+
+@pytest.mark.exercise("latent_ascent_step")
+def test_ascent_step_raises_the_objective():
+    rng, params, x, y, _ = small_problem(B=3, N=4)
+    z = rng.standard_normal((3, 4, D))
+    mask = leave_one_out_mask(4)
+    z1 = latent_ascent_step(params["decoder"], x, y, z, mask, 1e-3)
+    assert np.all(_objective(params, x, y, z1, mask) > _objective(params, x, y, z, mask)), \
+        "the objective went down: this is gradient *ascent*, step along +grad."
+
+
+@pytest.mark.exercise("latent_ascent_step")
+@pytest.mark.filterwarnings("ignore:Output seems independent of input")  # expected: a constant
+def test_stop_gradient_makes_the_step_a_constant():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    z = rng.standard_normal((2, 3, D))
+    mask = leave_one_out_mask(3)
+    r = rng.standard_normal((2, 3, D))
+    outer = lambda dec, sg: np.sum(r * latent_ascent_step(dec, x, y, z, mask, 0.3, stop_gradient=sg))
+    g_sg = autograd.grad(outer)(params["decoder"], True)
+    assert all(np.all(w == 0) for layer in g_sg for w in layer), \
+        ("with stop_gradient=True the step still depends on the decoder parameters for autograd; "
+         "compute the gradient from without_gradient(...) copies.")
+    g_full = autograd.grad(outer)(params["decoder"], False)
+    assert max(np.abs(w).max() for l in g_full for w in l) > 0, \
+        "with stop_gradient=False the outer gradient must flow through the step (second order)."

@@ -1,11 +1,12 @@
 import autograd
 import numpy as np
+import pytest
 from autograd.test_util import check_grads
 
 from lpn_mini import kl_divergence, log_likelihood, log_softmax
 from lpn_mini.model import decode
 
-from helpers import C, D, H, W, check_grad_groups, small_problem
+from helpers import C, D, H, W, check_grad_groups, close, small_problem
 
 
 def naive_log_likelihood(dec, x, y, z):
@@ -19,36 +20,43 @@ def naive_log_likelihood(dec, x, y, z):
     return total
 
 
+@pytest.mark.exercise("log_likelihood")
 def test_log_likelihood_matches_the_definition():
     rng, params, x, y, _ = small_problem()
     z = rng.standard_normal(x.shape[:2] + (D,))
     ll = log_likelihood(params["decoder"], x, y, z)
-    assert ll.shape == x.shape[:2]
-    for b in range(x.shape[0]):
-        for n in range(x.shape[1]):
-            np.testing.assert_allclose(ll[b, n], naive_log_likelihood(params["decoder"], x[b, n],
-                                                                     y[b, n], z[b, n]), rtol=1e-10)
+    want = [[naive_log_likelihood(params["decoder"], x[b, n], y[b, n], z[b, n])
+             for n in range(x.shape[1])] for b in range(x.shape[0])]
+    close(ll, np.array(want), "log p(y | x, z) (reduce='sum')", rtol=1e-9,
+          hint="sum over the H x W cells of log_softmax(logits) at each cell's true colour.")
     mean = log_likelihood(params["decoder"], x, y, z, reduce="mean")
-    np.testing.assert_allclose(mean, ll / (H * W), rtol=1e-12)
+    close(mean, ll / (H * W), "log p(y | x, z) (reduce='mean')", rtol=1e-10,
+          hint="'mean' averages over the cells instead of summing.")
 
 
+@pytest.mark.exercise("log_likelihood")
 def test_zero_logits_give_uniform_likelihood():
     rng, params, x, y, _ = small_problem()
     W_last, b_last = params["decoder"][-1]
     params["decoder"][-1] = (np.zeros_like(W_last), np.zeros_like(b_last))
     z = rng.standard_normal(x.shape[:2] + (D,))
-    np.testing.assert_allclose(log_likelihood(params["decoder"], x, y, z), -H * W * np.log(C),
-                               rtol=1e-12)
+    close(log_likelihood(params["decoder"], x, y, z), np.full(x.shape[:2], -H * W * np.log(C)),
+          "log-likelihood of all-zero logits", rtol=1e-10,
+          hint="uniform logits give log(1 / C) per cell.")
 
 
+@pytest.mark.exercise("log_likelihood")
 def test_log_softmax_is_stable_for_huge_logits():
     logits = np.array([[1e4, 0.0, -1e4], [800.0, 800.0, 0.0]])
-    out = log_softmax(logits)
-    assert np.all(np.isfinite(out))
-    np.testing.assert_allclose(out[0, 0], 0.0, atol=1e-12)
-    np.testing.assert_allclose(out[1, :2], np.log(0.5), rtol=1e-12)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = log_softmax(logits)
+    assert np.all(np.isfinite(out)), \
+        "log_softmax overflowed on logits of 1e4: subtract the maximum before exponentiating."
+    close(out, np.array([[0.0, -1e4, -2e4], [np.log(0.5), np.log(0.5), -800 + np.log(0.5)]]),
+          "log_softmax", rtol=1e-10, hint="logits - logsumexp(logits) over the last axis.")
 
 
+@pytest.mark.exercise("log_likelihood")
 def test_log_likelihood_gradient_every_group_and_z():
     rng, params, x, y, _ = small_problem()
     z = rng.standard_normal(x.shape[:2] + (D,))
@@ -58,12 +66,19 @@ def test_log_likelihood_gradient_every_group_and_z():
     check_grads(lambda z: log_likelihood(params["decoder"], x, y, z), modes=["rev"], order=2)(z)
 
 
+@pytest.mark.exercise("kl_divergence")
 def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
-    assert np.allclose(kl_divergence(np.zeros((2, 5)), np.zeros((2, 5))), 0.0)
+    close(kl_divergence(np.zeros((2, 5)), np.zeros((2, 5))), np.zeros(2), "KL at the prior",
+          hint="KL(N(0, I) || N(0, I)) = 0; sum over d only.")
     rng = np.random.default_rng(0)
-    assert np.all(kl_divergence(rng.standard_normal((10, 4)), rng.standard_normal((10, 4))) > 0)
+    assert np.all(kl_divergence(rng.standard_normal((10, 4)), rng.standard_normal((10, 4))) > 0), \
+        "KL came out negative: a KL divergence is >= 0 (check the sign of each term)."
+    close(kl_divergence(np.array([1.0, 0.0]), np.array([0.0, np.log(2.0)])),
+          0.5 * ((1 + 1 - 1 - 0) + (2 + 0 - 1 - np.log(2.0))), "KL at mu=(1, 0), var=(1, 2)",
+          rtol=1e-10, hint="0.5 * sum(exp(logvar) + mu^2 - 1 - logvar).")
 
 
+@pytest.mark.exercise("kl_divergence")
 def test_kl_matches_monte_carlo():
     rng = np.random.default_rng(1)
     mu, logvar = np.array([0.5, -1.0, 0.2]), np.array([0.3, -0.7, 0.0])
@@ -73,10 +88,15 @@ def test_kl_matches_monte_carlo():
     log_p = -0.5 * np.sum(z ** 2 + np.log(2 * np.pi), axis=-1)
     mc = np.mean(log_q - log_p)
     stderr = np.std(log_q - log_p) / np.sqrt(len(z))
-    assert abs(kl_divergence(mu, logvar) - mc) < 4 * stderr
+    kl = float(kl_divergence(mu, logvar))
+    assert abs(kl - mc) < 4 * stderr, \
+        f"KL: expected the Monte Carlo estimate {mc:.4f} +- {4 * stderr:.4f}, got {kl:.4f}."
 
 
+@pytest.mark.exercise("kl_divergence")
 def test_kl_gradient():
     rng = np.random.default_rng(2)
-    check_grads(kl_divergence, modes=["rev"], order=2)(rng.standard_normal((3, 4)),
-                                                       rng.standard_normal((3, 4)))
+    mu, logvar = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    shape = np.shape(kl_divergence(mu, logvar))
+    assert shape == (3,), f"KL: expected shape (3,) for mu of shape (3, 4), got shape {shape}."
+    check_grads(kl_divergence, modes=["rev"], order=2)(mu, logvar)

@@ -1,11 +1,13 @@
 import autograd
 import numpy as np
+import pytest
 
-from lpn_mini.mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first
+from lpn_mini.mlp import dense, init_mlp, mlp_backward, mlp_forward, mlp_forward_from_first
 
-from helpers import check_grad_groups
+from helpers import check_grad_groups, close
 
 
+@pytest.mark.exercise("mlp_forward")
 def test_forward_is_relu_between_layers_and_linear_at_the_end():
     rng = np.random.default_rng(0)
     layers = init_mlp(rng, [5, 4, 3, 2])
@@ -16,9 +18,11 @@ def test_forward_is_relu_between_layers_and_linear_at_the_end():
         expected = expected @ W + b
         if k < len(layers) - 1:
             expected = np.maximum(expected, 0)
-    np.testing.assert_allclose(mlp_forward(layers, h), expected, rtol=1e-12)
-    # The output layer is linear: negative outputs must survive.
-    assert (mlp_forward(layers, h) < 0).any()
+    close(mlp_forward(layers, h), expected, "MLP output", rtol=1e-10,
+          hint="h @ W + b for every layer, ReLU between layers and none after the last.")
+    assert (mlp_forward(layers, h) < 0).any(), \
+        "MLP output: no negative values; the last layer must be linear (no ReLU after it)."
+
 
 
 def test_init_shapes_and_he_scale():
@@ -35,15 +39,17 @@ def test_dense_matches_stacked_matmul():
     np.testing.assert_allclose(dense(h, W, b), h @ W + b, rtol=1e-12)
 
 
+@pytest.mark.exercise("mlp_forward")
 def test_split_first_layer_equals_whole_forward():
     rng = np.random.default_rng(3)
     layers = init_mlp(rng, [6, 5, 4])
     h = rng.standard_normal((3, 6))
     first = dense(h[:, :2], layers[0][0][:2], layers[0][1]) + dense(h[:, 2:], layers[0][0][2:], 0.0)
-    np.testing.assert_allclose(mlp_forward_from_first(layers, first), mlp_forward(layers, h),
-                               rtol=1e-12)
+    close(mlp_forward_from_first(layers, first), mlp_forward(layers, h),
+          "MLP output with a split first layer", rtol=1e-10)
 
 
+@pytest.mark.exercise("mlp_forward")
 def test_mlp_gradient_every_layer():
     rng = np.random.default_rng(4)
     params = {"mlp": [(W, b + 0.1 * rng.standard_normal(b.shape))
@@ -52,3 +58,23 @@ def test_mlp_gradient_every_layer():
     target = rng.standard_normal((4, 3))
     f = lambda p: np.sum((mlp_forward(p["mlp"], h) - target) ** 2)
     check_grad_groups(f, autograd.grad(f), params, rng, tol=1e-6)
+
+
+@pytest.mark.exercise("mlp_backward")
+@pytest.mark.parametrize("lead", [(4,), (2, 3)])
+def test_hand_written_backward_matches_autograd(lead):
+    rng = np.random.default_rng(5)
+    layers = [(W, 0.1 * rng.standard_normal(b.shape)) for W, b in init_mlp(rng, [5, 7, 6, 3])]
+    h = rng.standard_normal(lead + (5,))
+    dout = rng.standard_normal(lead + (3,))
+    f = lambda layers, h: np.sum(mlp_forward(layers, h) * dout)
+    want_layers, want_h = autograd.grad(f, 0)(layers, h), autograd.grad(f, 1)(layers, h)
+    got_layers, got_h = mlp_backward(layers, h, dout)
+    assert len(got_layers) == len(layers), \
+        f"dlayers: expected {len(layers)} (dW, db) pairs, got {len(got_layers)}."
+    for k, ((dW, db), (eW, eb)) in enumerate(zip(got_layers, want_layers)):
+        close(dW, eW, f"dW of layer {k}", rtol=1e-9,
+              hint="dW = a^T dout summed over all leading axes; check the ReLU mask.")
+        close(db, eb, f"db of layer {k}", rtol=1e-9, hint="db sums dout over every leading axis.")
+    close(got_h, want_h, "dh (gradient w.r.t. the input)", rtol=1e-9,
+          hint="da = dout @ W^T, then multiply by (pre-activation > 0) below each hidden layer.")

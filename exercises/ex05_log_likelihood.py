@@ -1,0 +1,44 @@
+"""Exercise 05: Cross-entropy and the log-likelihood (eq. 9)   [10 points]
+
+Eq. 9: log p_theta(y | x, z), the decoder's log-probability of the true output grid. Every
+cell is an independent categorical over C colours, so it is the sum over cells of the
+log-softmax of the logits at the true colour (a cross-entropy with the sign flipped).
+
+First `log_softmax(logits)`: (..., C) -> (..., C), numerically stable: subtract the
+maximum before exponentiating (it cancels), so logits of 1e4 give no overflow.
+Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
+-> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
+Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
+gives (..., H, W, C) with a 1 at each true colour.
+
+Check your work:  lpn-mini grade exercises/ex05_log_likelihood.py
+(Generated from the lpn_mini library by `lpn-mini exercises build`.)
+"""
+import autograd.numpy as np
+
+from lpn_mini.model import decode, one_hot_cells
+
+
+def log_softmax(logits):
+    """Log-probabilities over the last axis, via the stable log-sum-exp.
+
+    Subtracting the maximum changes nothing mathematically (it cancels) but keeps
+    ``exp`` from overflowing.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("log_softmax is not implemented yet: replace this line with your code")
+
+
+def log_likelihood(decoder_params, x, y, z, reduce="sum"):
+    """log p_theta(y | x, z): eq. 9 with the sign flipped (L_rec is its negative).
+
+    The decoder's cells are independent categoricals, so the log-likelihood is the sum over
+    the H * W cells of the log-softmax at the true colour: a cross-entropy.
+
+    x, y: int ``(..., H, W)``; z: ``(..., d)``; leading shapes broadcast (see ``decode``).
+    reduce: ``"sum"`` over cells (the paper's pseudo-code, the default) or ``"mean"``
+        (per-cell mean, what the official code uses).
+    Returns ``(...)``.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("log_likelihood is not implemented yet: replace this line with your code")

@@ -1,0 +1,43 @@
+"""Exercise 08: The full training loss (Algorithm 2)   [10 points]
+
+Algorithm 2, lines 4-14, for a batch of B tasks with N pairs each: encode every pair,
+sample its latent, take the leave-one-out mean, refine it with K steps of latent search,
+and return the mean over tasks and pairs of -log p(y_i | x_i, z'_i) + beta * KL_i.
+
+Shapes: x, y (B, N, H, W); eps (B, N, d) -> a scalar.
+Hint: every piece exists in the library: `encode`, `reparameterize`, `leave_one_out_mean`,
+`search_latents(dec, x, y, z_prime, leave_one_out_mask(N), num_steps=..., alpha=...,
+stop_gradient=..., reduce=..., **search_options)`, `log_likelihood`, `kl_divergence`.
+
+Check your work:  lpn-mini grade exercises/ex08_training_loss.py
+(Generated from the lpn_mini library by `lpn-mini exercises build`.)
+"""
+import autograd.numpy as np
+
+from lpn_mini.latent import (leave_one_out_mask, leave_one_out_mean, reparameterize,
+                             search_latents)
+from lpn_mini.losses import kl_divergence, log_likelihood
+from lpn_mini.model import check_batch, encode
+
+
+def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_gradient=True,
+                  reduce="sum", check=True, **search_options):
+    """The scalar loss L of Algorithm 2 (line 14) for a batch of tasks.
+
+    params: ``{"encoder": [...], "decoder": [...]}`` (see ``model.init_params``).
+    x, y:   int ``(B, N, H, W)``: B tasks, N >= 2 pairs each.
+    eps:    ``(B, N, d)`` standard normal noise for the reparameterization (passed in, so
+            the loss is a deterministic function and ``autograd.grad`` of it is exact).
+    num_steps, alpha, stop_gradient: K, the latent step size, and whether the latent
+            update is a constant for the outer gradient (lines 9-11).
+    beta:   weight of the KL term (eq. 11).
+    reduce: ``"sum"`` or ``"mean"`` over cells in the log-likelihood.
+    search_options: passed to ``latent.search_latents`` (``method="sample"`` with ``noise``
+            for the "Sample N" training row, ``optimizer``, ``clip_norm``,
+            ``best_of_trajectory``).
+    Returns a scalar: the mean over tasks and pairs of L_i.
+    """
+    if check:
+        check_batch(params, x, y, eps)
+    # YOUR CODE HERE
+    raise NotImplementedError("training_loss is not implemented yet: replace this line with your code")

@@ -1,0 +1,33 @@
+"""Exercise 10: Test-time inference (Algorithm 1)   [10 points]
+
+Algorithm 1: given a task's N specification pairs, encode them, sample one latent per pair
+(or take mu when eps is None), start from the mean latent of the task, and refine it by
+search on *all* specification pairs. `predict` then decodes the test input with it.
+
+Shapes: x_spec, y_spec (B, N, H, W); eps (B, N, d) or None -> (B, d).
+Hint: `search_latents(dec, x, y, z_start, mask, **search_options)` takes starting latents
+(B, M, d) (here M = 1) and a (M, N) mask of which pairs count (here: all of them).
+
+Check your work:  lpn-mini grade exercises/ex10_infer_latent.py
+(Generated from the lpn_mini library by `lpn-mini exercises build`.)
+"""
+import autograd.numpy as np
+import numpy as onp
+
+from lpn_mini.latent import reparameterize, search_latents
+from lpn_mini.model import check_batch, encode
+
+
+def infer_latent(params, x_spec, y_spec, eps=None, **search_options):
+    """Algorithm 1, lines 1-4: the latent of each task after test-time search.
+
+    x_spec, y_spec: int ``(B, N, H, W)`` specification pairs.
+    eps: ``(B, N, d)`` noise to sample the starting latents from q (the official code's
+         choice), or None to start from mu.
+    search_options: ``method``, ``num_steps``, ``alpha``, ``optimizer``, ``clip_norm``,
+         ``best_of_trajectory``, ``noise``... (see ``latent.search_latents``).
+    Returns ``(B, d)``.
+    """
+    check_batch(params, x_spec, y_spec, eps, min_pairs=1)
+    # YOUR CODE HERE
+    raise NotImplementedError("infer_latent is not implemented yet: replace this line with your code")

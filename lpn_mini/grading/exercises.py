@@ -1,0 +1,202 @@
+"""The exercises, and the tool that generates their student files from the library.
+
+One source of truth: the bodies students write are marked in the library itself between
+``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's convention). ``build`` copies
+each exercise's functions out of the library and replaces every marked body with
+``# YOUR CODE HERE`` and ``raise NotImplementedError``; with ``solutions=True`` it keeps
+the bodies and drops only the markers. A test fails when the committed files in
+``exercises/`` differ from what ``build`` makes, so the assignment cannot drift.
+"""
+import importlib
+import inspect
+import os
+import re
+from dataclasses import dataclass
+
+POINTS = 10  # per exercise
+
+
+@dataclass(frozen=True)
+class Exercise:
+    number: int
+    slug: str            # also the pytest marker name: @pytest.mark.exercise("<slug>")
+    title: str
+    functions: tuple     # ("module", "function") pairs, in the order they appear
+    imports: str         # what the student file imports (helpers they may use)
+    statement: str       # what to implement, shapes, the equation, a hint
+
+    @property
+    def filename(self):
+        return f"ex{self.number:02d}_{self.slug}.py"
+
+
+EXERCISES = (
+    Exercise(1, "mlp_forward", "The MLP forward pass", (("lpn_mini.mlp", "mlp_forward"),),
+             "import autograd.numpy as np\n\nfrom lpn_mini.mlp import dense, relu\n", """\
+Implement the forward pass of a plain MLP, the building block of LPN's encoder and decoder.
+`layers` is a list of (W, b) with W of shape (fan_in, fan_out) and b of shape (fan_out,).
+Each layer computes h @ W + b; a ReLU goes *between* layers and none after the last.
+
+Shapes: h (..., fan_in) -> (..., fan_out), for any leading shape.
+Hint: `dense(h, W, b)` computes h @ W + b for any leading shape, `relu(h)` is max(h, 0).
+Use autograd.numpy and no in-place assignment, so that autograd can differentiate it."""),
+    Exercise(2, "mlp_backward", "A backward pass by hand", (("lpn_mini.mlp", "mlp_backward"),),
+             "import autograd.numpy as np\n\nfrom lpn_mini.mlp import dense, relu\n", """\
+Write the backward pass of the MLP yourself: given the gradient `dout` of a scalar with
+respect to the MLP's output, return the gradients with respect to every W, every b and the
+input h. The grader checks your numbers against autograd's.
+
+Shapes: h (..., fan_in); dout (..., fan_out); returns ([(dW, db), ...], dh).
+For out = a @ W + b: dW = a^T dout (summed over all leading axes), db = sum of dout over
+the leading axes, da = dout @ W^T. A ReLU passes the gradient only where its input was > 0.
+Hint: run the forward pass first and keep each layer's input and pre-activation."""),
+    Exercise(3, "reparameterize", "The reparameterization trick",
+             (("lpn_mini.latent", "reparameterize"),), "import autograd.numpy as np\n", """\
+Algorithm 2, lines 4-6: draw z_i ~ q_phi(z | x_i, y_i) = N(mu, diag(exp(logvar))) as a
+differentiable function of mu and logvar, given standard normal noise eps.
+
+Shapes: mu, logvar, eps (..., d) -> z (..., d).
+Equation: z = mu + eps * sigma.
+Hint: logvar is the log of the *variance*; the standard deviation is its square root."""),
+    Exercise(4, "kl_divergence", "The KL term (eq. 10)", (("lpn_mini.losses", "kl_divergence"),),
+             "import autograd.numpy as np\n", """\
+Eq. 10: the KL divergence of the encoder's Gaussian N(mu, diag(exp(logvar))) from the
+prior N(0, I), in closed form, summed over the d latent dimensions.
+
+Shapes: mu, logvar (..., d) -> (...).
+Equation: KL = 0.5 * sum_d (exp(logvar) + mu^2 - 1 - logvar).
+Hint: a KL divergence is never negative, and it is 0 exactly at mu = 0, logvar = 0."""),
+    Exercise(5, "log_likelihood", "Cross-entropy and the log-likelihood (eq. 9)",
+             (("lpn_mini.losses", "log_softmax"), ("lpn_mini.losses", "log_likelihood")),
+             "import autograd.numpy as np\n\nfrom lpn_mini.model import decode, one_hot_cells\n",
+             """\
+Eq. 9: log p_theta(y | x, z), the decoder's log-probability of the true output grid. Every
+cell is an independent categorical over C colours, so it is the sum over cells of the
+log-softmax of the logits at the true colour (a cross-entropy with the sign flipped).
+
+First `log_softmax(logits)`: (..., C) -> (..., C), numerically stable: subtract the
+maximum before exponentiating (it cancels), so logits of 1e4 give no overflow.
+Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
+-> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
+Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
+gives (..., H, W, C) with a 1 at each true colour."""),
+    Exercise(6, "leave_one_out_mean", "Leave-one-out latents",
+             (("lpn_mini.latent", "leave_one_out_mean"),), "import autograd.numpy as np\n", """\
+Algorithm 2, lines 7-8: for every pair i of a task, z'_i is the mean of the *other* pairs'
+latents, so that pair i's own latent never helps reconstruct y_i.
+
+Shapes: z (B, N, d) -> (B, N, d). Raise ValueError if N < 2.
+Equation: z'_i = (1 / (N - 1)) * sum_{j != i} z_j.
+Hint: the sum of the others is the total minus your own; no loop needed."""),
+    Exercise(7, "latent_ascent_step", "One step of gradient ascent in latent space",
+             (("lpn_mini.latent", "latent_ascent_step"),),
+             "import autograd.numpy as np\nfrom autograd import grad\n\n"
+             "from lpn_mini.latent import specification_log_likelihood, without_gradient\n", """\
+Algorithm 2, line 10: move each latent one step *up* the gradient of how well it explains
+the specification pairs: z <- z + alpha * grad_z sum_j mask[m, j] log p(y_j | x_j, z_m).
+
+Shapes: z (B, M, d); mask (M, N); x, y (B, N, H, W) -> (B, M, d).
+`specification_log_likelihood(decoder_params, x, y, z, mask, reduce)` gives the (B, M)
+objectives; the gradient of their sum gives every latent's own gradient at once.
+With stop_gradient=True the update must be a constant for any outer gradient (the paper's
+default): compute it from `without_gradient(...)` copies of the parameters and of z.
+Hint: `autograd.grad(f)(z)` differentiates a scalar function f at z."""),
+    Exercise(8, "training_loss", "The full training loss (Algorithm 2)",
+             (("lpn_mini.training", "training_loss"),),
+             "import autograd.numpy as np\n\nfrom lpn_mini.latent import (leave_one_out_mask, "
+             "leave_one_out_mean, reparameterize,\n                             search_latents)\n"
+             "from lpn_mini.losses import kl_divergence, log_likelihood\n"
+             "from lpn_mini.model import check_batch, encode\n", """\
+Algorithm 2, lines 4-14, for a batch of B tasks with N pairs each: encode every pair,
+sample its latent, take the leave-one-out mean, refine it with K steps of latent search,
+and return the mean over tasks and pairs of -log p(y_i | x_i, z'_i) + beta * KL_i.
+
+Shapes: x, y (B, N, H, W); eps (B, N, d) -> a scalar.
+Hint: every piece exists in the library: `encode`, `reparameterize`, `leave_one_out_mean`,
+`search_latents(dec, x, y, z_prime, leave_one_out_mask(N), num_steps=..., alpha=...,
+stop_gradient=..., reduce=..., **search_options)`, `log_likelihood`, `kl_divergence`."""),
+    Exercise(9, "adam_update", "Adam, by hand", (("lpn_mini.optim", "adam_update"),),
+             "import numpy as onp\n\nfrom lpn_mini.optim import tree_map\n", """\
+Algorithm 2, line 15 uses Adam (AdamW when weight_decay > 0) to update phi and theta.
+Implement one step on the nested params structure, returning new params and a new state
+{"m", "v", "t"}, without changing the inputs.
+
+m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  t = t + 1
+p = p - lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * p)
+with the bias corrections m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t).
+Hint: `tree_map(f, params, grads)` applies f leaf by leaf. Without the bias correction the
+first steps are far too small."""),
+    Exercise(10, "infer_latent", "Test-time inference (Algorithm 1)",
+             (("lpn_mini.inference", "infer_latent"),),
+             "import autograd.numpy as np\nimport numpy as onp\n\n"
+             "from lpn_mini.latent import reparameterize, search_latents\n"
+             "from lpn_mini.model import check_batch, encode\n", """\
+Algorithm 1: given a task's N specification pairs, encode them, sample one latent per pair
+(or take mu when eps is None), start from the mean latent of the task, and refine it by
+search on *all* specification pairs. `predict` then decodes the test input with it.
+
+Shapes: x_spec, y_spec (B, N, H, W); eps (B, N, d) or None -> (B, d).
+Hint: `search_latents(dec, x, y, z_start, mask, **search_options)` takes starting latents
+(B, M, d) (here M = 1) and a (M, N) mask of which pairs count (here: all of them)."""),
+)
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+_MARKED = re.compile(r"(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?[ \t]*### END SOLUTION\n", re.S)
+
+
+def by_slug(slug):
+    for ex in EXERCISES:
+        if ex.slug == slug:
+            return ex
+    raise ValueError(f"unknown exercise {slug!r}; exercises are: "
+                     f"{', '.join(e.slug for e in EXERCISES)}.")
+
+
+def function_source(module, name):
+    """The source of ``module.name`` exactly as written in the library, markers included."""
+    return inspect.getsource(getattr(importlib.import_module(module), name))
+
+
+def strip_solution(source, name):
+    """Replace each marked solution body with the student stub."""
+    def stub(m):
+        i = m.group("indent")
+        return (f"{i}# YOUR CODE HERE\n"
+                f"{i}raise NotImplementedError(\"{name} is not implemented yet: replace this "
+                f"line with your code\")\n")
+    out = _MARKED.sub(stub, source)
+    if out == source:
+        raise ValueError(f"{name} has no {BEGIN} / {END} block in the library.")
+    return out
+
+
+def keep_solution(source):
+    """The library's body, without the marker lines."""
+    return "".join(line for line in source.splitlines(keepends=True)
+                   if line.strip() not in (BEGIN, END))
+
+
+def render(ex, solutions=False):
+    """The text of one exercise file (the student version, or with ``solutions``)."""
+    header = (f'"""Exercise {ex.number:02d}: {ex.title}   [{POINTS} points]\n\n'
+              f"{ex.statement}\n\n"
+              f"Check your work:  lpn-mini grade exercises/{ex.filename}\n"
+              f"(Generated from the lpn_mini library by `lpn-mini exercises build`.)\n"
+              f'"""\n')
+    bodies = []
+    for module, name in ex.functions:
+        src = function_source(module, name)
+        bodies.append(keep_solution(src) if solutions else strip_solution(src, name))
+    return header + ex.imports + "\n\n" + "\n\n".join(b.rstrip("\n") + "\n" for b in bodies)
+
+
+def build(out_dir, solutions=False):
+    """Write every exercise file into ``out_dir``; return the paths written."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for ex in EXERCISES:
+        path = os.path.join(out_dir, ex.filename)
+        with open(path, "w") as f:
+            f.write(render(ex, solutions))
+        paths.append(path)
+    return paths
