@@ -23,6 +23,7 @@ lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
   lpn-mini train --config small          train; writes runs/small/ (checkpoint, metrics)
   lpn-mini evaluate runs/small           leave-one-out scores for Grad K and Sample N
   lpn-mini show runs/small               draw tasks and predictions to PNG
+  lpn-mini chapters render               execute the read-along chapters to HTML
   lpn-mini exercises build               write the student exercises into exercises/
   lpn-mini grade [exercises/]            grade exercise files with the library's tests
 
@@ -70,6 +71,16 @@ def build_parser():
     p.add_argument("--out", default="exercises", help="target folder (default: exercises/)")
     p.add_argument("--solutions", action="store_true",
                    help="write the reference solutions instead of the student stubs")
+
+    p = sub.add_parser("chapters", help="render the read-along chapters to notebooks/HTML")
+    p.add_argument("action", choices=["render"], help="render: execute and write each chapter")
+    p.add_argument("names", nargs="*", metavar="CHAPTER",
+                   help="chapters to render by prefix, e.g. ch03 (default: all)")
+    p.add_argument("--to", default="html", choices=["html", "notebook", "both"])
+    p.add_argument("--out", default=os.path.join("build", "chapters"),
+                   help="target folder (default: build/chapters)")
+    p.add_argument("--quick", action="store_true",
+                   help="shrink the training in each chapter (LPN_MINI_QUICK=1)")
 
     p = sub.add_parser("grade", help="grade exercise files with the library's own tests")
     p.add_argument("path", nargs="?", default="exercises",
@@ -174,6 +185,10 @@ def _dispatch(args):
         from .grading.exercises import build
         for path in build(args.out, solutions=args.solutions):
             print(f"wrote {path}")
+        return 0
+    if args.command == "chapters":
+        from .docs import render
+        render(args.out, args.names, args.to, args.quick)
         return 0
     if args.command == "grade":
         from .grading.grader import grade

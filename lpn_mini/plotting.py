@@ -2,12 +2,9 @@
 test-time steps, and the latent plane of a 2-D-latent model."""
 import json
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no screen needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as onp  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
+import matplotlib.pyplot as plt  # without a screen matplotlib falls back to its Agg backend
+import numpy as onp
+from matplotlib.colors import ListedColormap
 
 # The standard ARC-AGI colours for 0..9: black, blue, red, green, yellow, grey, magenta,
 # orange, light blue, maroon.
