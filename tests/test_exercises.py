@@ -6,26 +6,56 @@ from pathlib import Path
 
 import pytest
 
-from lpn_mini.grading.exercises import EXERCISES, build, by_slug
+from lpn_mini.grading.exercises import EXERCISES, build, by_slug, render
 from lpn_mini.grading.grader import grade, grade_file
 
 ROOT = Path(__file__).resolve().parents[1]
-WRONG = Path(__file__).parent / "fixtures" / "wrong"
 
-# Each deliberately wrong solution, and the words its feedback must contain.
+# Plausible wrong solutions, at least one per exercise: each is the reference solution with
+# one edit (text to find, its replacement), and the words its feedback must contain. They
+# are built from the library at test time, so they cannot drift from it: when the library's
+# solution changes so that an edit no longer applies, the test says so.
 MISTAKES = {
-    "ex01_mlp_forward__relu_after_last_layer": "none after the last",
-    "ex02_mlp_backward__no_relu_mask": "ReLU mask",
-    "ex03_reparameterize__exp_logvar_as_std": "exp(0.5 * logvar)",
-    "ex04_kl_divergence__sign_flipped": "KL came out negative",
-    "ex05_log_likelihood__unstable_softmax": "subtract the maximum",
-    "ex06_leave_one_out_mean__own_latent_included": "leave pair",
-    "ex07_latent_ascent_step__gradient_descent": "gradient *ascent*",
-    "ex07_latent_ascent_step__stop_gradient_missing": "stop_gradient=True the step still depends",
-    "ex08_training_loss__own_latent_leaks": "leave-one-out mean of the other pairs",
-    "ex09_adam_update__no_bias_correction": "bias corrections",
-    "ex10_infer_latent__ignores_eps": "sample z_i = mu_i + eps_i * sigma_i",
+    "mlp_forward: ReLU after the last layer": (
+        "mlp_forward", "        if k > 0:\n            h = relu(h)\n        h = dense(h, W, b)\n",
+        "        h = relu(dense(h, W, b))\n", "none after the last"),
+    "mlp_backward: ReLU mask missing": (
+        "mlp_backward", "            d = d * (pre[k - 1] > 0)", "            d = d", "ReLU mask"),
+    "reparameterize: exp(logvar) used as the standard deviation": (
+        "reparameterize", "np.exp(0.5 * logvar)", "np.exp(logvar)", "exp(0.5 * logvar)"),
+    "kl_divergence: sign flipped": (
+        "kl_divergence", "return 0.5 * np.sum(", "return -0.5 * np.sum(", "KL came out negative"),
+    "log_likelihood: softmax without the maximum subtracted": (
+        "log_likelihood", "    m = np.max(logits, axis=-1, keepdims=True)\n", "    m = 0.0\n",
+        "subtract the maximum"),
+    "leave_one_out_mean: own latent included": (
+        "leave_one_out_mean", "return (total - z) / (N - 1)", "return total / N", "leave pair"),
+    "latent_ascent_step: gradient descent instead of ascent": (
+        "latent_ascent_step", "return z + alpha * dz", "return z - alpha * dz", "gradient *ascent*"),
+    "latent_ascent_step: stop-gradient missing": (
+        "latent_ascent_step", "    if stop_gradient:\n", "    if False:\n",
+        "stop_gradient=True the step still depends"),
+    "training_loss: each pair decoded from its own latent": (
+        "training_loss", "    z_prime = leave_one_out_mean(z)", "    z_prime = z",
+        "leave-one-out mean of the other pairs"),
+    "adam_update: no bias correction": (
+        "adam_update", "    c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t\n", "    c1, c2 = 1.0, 1.0\n",
+        "bias corrections"),
+    "infer_latent: eps ignored (always starts from mu)": (
+        "infer_latent", "    z = mu if eps is None else reparameterize(mu, logvar, eps)",
+        "    z = mu", "sample z_i = mu_i + eps_i * sigma_i"),
 }
+
+
+def wrong_solution(mistake, folder):
+    """Write the reference solution with ``mistake`` applied; return (exercise, path)."""
+    slug, find, replace, _ = MISTAKES[mistake]
+    exercise = by_slug(slug)
+    text = render(exercise, solutions=True)
+    assert text.count(find) == 1, f"the mistake {mistake!r} no longer applies to the library's solution"
+    path = folder / exercise.filename
+    path.write_text(text.replace(find, replace))
+    return exercise, path
 
 
 def test_committed_exercises_match_the_generator(tmp_path):
@@ -36,9 +66,8 @@ def test_committed_exercises_match_the_generator(tmp_path):
             f"exercises/{ex.filename} differs from the library; run `lpn-mini exercises build`.")
 
 
-def test_every_exercise_has_a_wrong_solution_fixture():
-    assert {name.split("__")[0] for name in MISTAKES} == {ex.filename[:-3] for ex in EXERCISES}
-    assert sorted(p.stem for p in WRONG.glob("*.py")) == sorted(MISTAKES)
+def test_every_exercise_has_a_wrong_solution():
+    assert {m[0] for m in MISTAKES.values()} == {ex.slug for ex in EXERCISES}
 
 
 def test_stubs_import_and_score_zero(tmp_path):
@@ -59,15 +88,14 @@ def test_reference_solutions_score_full_marks(tmp_path):
         assert r.points == r.max_points, f"ex{r.number:02d} solution lost points: {r.feedback}"
 
 
-@pytest.mark.parametrize("name", sorted(MISTAKES))
-def test_wrong_solution_loses_points_with_a_pointed_message(name, tmp_path):
-    exercise = next(ex for ex in EXERCISES if name.startswith(ex.filename[:-3]))
-    target = tmp_path / exercise.filename
-    shutil.copy(WRONG / f"{name}.py", target)
-    result = grade_file(exercise, target)
-    assert result.points < result.max_points, f"{name} kept full marks"
-    assert any(MISTAKES[name] in line for line in result.feedback), (
-        f"{name}: no feedback line mentions {MISTAKES[name]!r}: {result.feedback}")
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_wrong_solution_loses_points_with_a_pointed_message(mistake, tmp_path):
+    exercise, path = wrong_solution(mistake, tmp_path)
+    result = grade_file(exercise, path)
+    words = MISTAKES[mistake][3]
+    assert result.points < result.max_points, f"{mistake}: kept full marks"
+    assert any(words in line for line in result.feedback), (
+        f"{mistake}: no feedback line mentions {words!r}: {result.feedback}")
 
 
 @pytest.mark.parametrize("body, message", [
