@@ -5,7 +5,8 @@ cell is an independent categorical over C colours, so it is the sum over cells o
 log-softmax of the logits at the true colour (a cross-entropy with the sign flipped).
 
 First `log_softmax(logits)`: (..., C) -> (..., C), numerically stable: subtract the
-maximum before exponentiating (it cancels), so logits of 1e4 give no overflow.
+maximum before exponentiating (it cancels), so logits of 1e4 give no overflow; since it
+cancels, it may be a constant for autograd (`getval(logits)` strips autograd's box).
 Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
 -> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
 Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
@@ -15,6 +16,7 @@ Check your work:  lpn-mini grade exercises/ex05_log_likelihood.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
 """
 import autograd.numpy as np
+from autograd.tracer import getval
 
 from lpn_mini.model import decode, one_hot_cells
 
@@ -23,7 +25,8 @@ def log_softmax(logits):
     """Log-probabilities over the last axis, via the stable log-sum-exp.
 
     Subtracting the maximum changes nothing mathematically (it cancels) but keeps
-    ``exp`` from overflowing.
+    ``exp`` from overflowing. Since it cancels, it is taken as a constant (``getval``):
+    no gradient needs to flow through the max.
     """
     # YOUR CODE HERE
     raise NotImplementedError("log_softmax is not implemented yet: replace this line with your code")

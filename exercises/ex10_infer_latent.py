@@ -6,14 +6,15 @@ search on *all* specification pairs. `predict` then decodes the test input with 
 
 Shapes: x_spec, y_spec (B, N, H, W); eps (B, N, d) or None -> (B, d).
 Hint: `search_latents(dec, x, y, z_start, mask, **search_options)` takes starting latents
-(B, M, d) (here M = 1) and a (M, N) mask of which pairs count (here: all of them).
+(B, M, d) (here M = 1) and a (M, N) mask of which pairs count (here: all of them); make the
+mask with `array_module(z).ones(...)` so it lives where z lives (CPU or GPU).
 
 Check your work:  lpn-mini grade exercises/ex10_infer_latent.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
 """
 import autograd.numpy as np
-import numpy as onp
 
+from lpn_mini.backend import array_module
 from lpn_mini.latent import reparameterize, search_latents
 from lpn_mini.model import check_batch, encode
 

@@ -46,7 +46,7 @@ def save_checkpoint(path, params, opt_state, config, step):
     """Atomically write a checkpoint to ``path`` (a ``.npz`` file)."""
     arrays = {**_flatten(params, "params"), **_flatten(opt_state["m"], "adam_m"),
               **_flatten(opt_state["v"], "adam_v")}
-    arrays["adam_t"] = onp.asarray(opt_state["t"])
+    arrays["adam_t"] = onp.asarray(int(opt_state["t"]))
     arrays["step"] = onp.asarray(step)
     arrays["config_json"] = onp.asarray(config.to_json())
     folder = os.path.dirname(os.path.abspath(path))

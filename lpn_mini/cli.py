@@ -10,6 +10,7 @@ import time
 import numpy as onp
 
 from . import __version__
+from .backend import get_module, to_device
 from .checkpoint import load_checkpoint
 from .config import PRESETS, make_config, with_overrides
 from .evaluation import PAPER_TABLE1, eval_tasks, evaluate, markdown_table, training_label
@@ -38,6 +39,13 @@ def _config_args(p):
     p.add_argument("--toml", metavar="FILE", help="TOML file of KEY = VALUE overrides")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config key, e.g. --set steps=500 (repeatable)")
+    _device_arg(p)
+
+
+def _device_arg(p):
+    p.add_argument("--device", choices=["cpu", "gpu"],
+                   help="where the arrays live: cpu (NumPy, the default) or gpu (CuPy); "
+                        "also the environment variable LPN_MINI_DEVICE")
 
 
 def build_parser():
@@ -59,6 +67,7 @@ def build_parser():
     p.add_argument("run_dir", help="a directory written by `lpn-mini train`")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override an evaluation key, e.g. --set eval_grad_steps=0,10,100")
+    _device_arg(p)
 
     p = sub.add_parser("demo", help="train, evaluate and plot a small LPN (the README's main job)")
     _config_args(p)
@@ -107,6 +116,7 @@ def run_evaluation(run_dir, overrides=(), echo=print):
     from .plotting import plot_accuracy_vs_steps, plot_predictions
     params, _, config, step = load_checkpoint(os.path.join(run_dir, "checkpoint.npz"))
     config = with_overrides(config, overrides)
+    params = to_device(params, get_module(config.device))
     t0 = time.perf_counter()
     results, predictions = evaluate(
         params, config, progress=lambda name, r: echo(
@@ -154,6 +164,8 @@ def main(argv=None):
 
 
 def _dispatch(args):
+    if getattr(args, "device", None):
+        args.overrides = [*args.overrides, f"device={args.device}"]
     if args.command in ("train", "demo"):
         config = make_config(args.config, args.toml, args.overrides)
         if getattr(args, "list_keys", False):

@@ -8,6 +8,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field, fields
 
+from .backend import default_device
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -26,6 +28,7 @@ class Config:
     latent_dim: int = 8             # d
     hidden: tuple = (256, 256)      # hidden widths of encoder and decoder
     dtype: str = "float32"          # "float32" (fast) or "float64"
+    device: str = "cpu"             # "cpu" (NumPy) or "gpu" (CuPy); default from LPN_MINI_DEVICE
     # --- training (Algorithm 2) ---
     seed: int = 0
     steps: int = 2000               # outer optimizer steps
@@ -78,7 +81,7 @@ PRESETS = {
     "ood": dict(density=0.5, eval_grad_steps=(0, 10, 100), eval_samples=()),
 }
 
-CHOICES = {"dtype": ("float32", "float64"), "likelihood": ("sum", "mean"),
+CHOICES = {"dtype": ("float32", "float64"), "device": ("cpu", "gpu"), "likelihood": ("sum", "mean"),
            "train_method": ("grad", "sample"), "latent_optimizer": ("sgd", "adam")}
 
 
@@ -109,6 +112,7 @@ def make_config(preset="small", toml_path=None, overrides=()):
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}.")
     values = dataclasses.asdict(Config())
     values.update(PRESETS[preset])
+    values["device"] = default_device()  # the environment variable, if set
     updates = {}
     if toml_path is not None:
         with open(toml_path, "rb") as f:

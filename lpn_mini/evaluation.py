@@ -6,6 +6,7 @@ Algorithm 1 (``inference.leave_one_out_predict``), for each inference method: "G
 """
 import numpy as onp
 
+from .backend import array_module, to_device, to_host
 from .inference import leave_one_out_predict, scores
 from .tasks import pattern_tasks
 
@@ -51,6 +52,7 @@ def evaluate(params, config, x=None, y=None, methods=None, chunk=64, progress=No
         x, y = eval_tasks(config)
     methods = methods_of(config) if methods is None else methods
     d = params["encoder"][-1][0].shape[1] // 2
+    xp = array_module(params["encoder"][0][0])  # evaluate where the parameters live
     results, predictions = {}, {}
     for name, method, amount in methods:
         # Fresh, fixed noise per method, so each column is reproducible on its own.
@@ -62,7 +64,10 @@ def evaluate(params, config, x=None, y=None, methods=None, chunk=64, progress=No
             opts = search_options(config, method, amount, rng, xs.shape[:2] + (d,))
             if method == "grad":
                 opts["best_of_trajectory"] = config.best_of_trajectory
-            preds.append(leave_one_out_predict(params, xs, ys, eps, **opts))
+            else:
+                opts["noise"] = to_device(opts["noise"], xp)
+            xs, ys, eps = (to_device(a, xp) for a in (xs, ys, eps))
+            preds.append(to_host(leave_one_out_predict(params, xs, ys, eps, **opts)))
         predictions[name] = onp.concatenate(preds)
         results[name] = scores(predictions[name], y)
         if progress is not None:

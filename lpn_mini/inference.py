@@ -7,6 +7,7 @@ test input with it. Batched over tasks.
 import autograd.numpy as np
 import numpy as onp
 
+from .backend import array_module, to_host
 from .latent import leave_one_out_mask, leave_one_out_mean, reparameterize, search_latents
 from .model import check_batch, decode, encode
 from .tasks import check_grids
@@ -27,7 +28,7 @@ def infer_latent(params, x_spec, y_spec, eps=None, **search_options):
     mu, logvar = encode(params["encoder"], x_spec, y_spec)              # (B, N, d)
     z = mu if eps is None else reparameterize(mu, logvar, eps)          # z_i ~ q_phi(z | x_i, y_i)
     z_start = np.mean(z, axis=1, keepdims=True)                         # (B, 1, d)
-    mask = onp.ones((1, x_spec.shape[1]), dtype=z.dtype)                # every spec pair counts
+    mask = array_module(z).ones((1, x_spec.shape[1]), dtype=z.dtype)    # every spec pair counts
     z_star = search_latents(params["decoder"], x_spec, y_spec, z_start, mask, **search_options)
     return z_star[:, 0]                                                 # (B, d)
     ### END SOLUTION
@@ -37,7 +38,8 @@ def predict(params, x_spec, y_spec, x_test, eps=None, **search_options):
     """Algorithm 1: predicted output grids for ``x_test`` ``(B, H, W)`` (per-cell argmax)."""
     check_grids(x_test, name="x_test")
     z = infer_latent(params, x_spec, y_spec, eps, **search_options)     # (B, d)
-    return onp.argmax(decode(params["decoder"], x_test, z), axis=-1)    # (B, H, W)
+    logits = decode(params["decoder"], x_test, z)                        # (B, H, W, C)
+    return array_module(logits).argmax(logits, axis=-1)                  # (B, H, W)
 
 
 def leave_one_out_predict(params, x, y, eps=None, **search_options):
@@ -52,12 +54,13 @@ def leave_one_out_predict(params, x, y, eps=None, **search_options):
     z = mu if eps is None else reparameterize(mu, logvar, eps)          # z_i ~ q_phi(z | x_i, y_i)
     z_prime = leave_one_out_mean(z)                                     # (B, N, d)
     z_prime = search_latents(params["decoder"], x, y, z_prime,
-                             leave_one_out_mask(x.shape[1], z.dtype), **search_options)
-    return onp.argmax(decode(params["decoder"], x, z_prime), axis=-1)  # (B, N, H, W)
+                             leave_one_out_mask(x.shape[1], z.dtype, like=z), **search_options)
+    logits = decode(params["decoder"], x, z_prime)                      # (B, N, H, W, C)
+    return array_module(logits).argmax(logits, axis=-1)                 # (B, N, H, W)
 
 
 def scores(prediction, target):
     """Exact match of whole grids and per-cell accuracy, both as fractions in [0, 1]."""
-    correct = prediction == target                                      # (..., H, W)
+    correct = to_host(prediction) == to_host(target)                    # (..., H, W)
     return {"exact_match": float(onp.mean(onp.all(correct, axis=(-2, -1)))),
             "cell_accuracy": float(onp.mean(correct))}

@@ -14,6 +14,7 @@ import numpy as onp
 from autograd import grad, grad_and_aux
 from autograd.tracer import getval
 
+from .backend import array_module
 from .losses import log_likelihood
 
 OPTIMIZERS = ("sgd", "adam")
@@ -57,9 +58,12 @@ def without_gradient(tree):
     return getval(tree)
 
 
-def leave_one_out_mask(N, dtype=np.float64):
-    """``(N, N)`` weights: row i is 1 on every pair j != i and 0 on pair i itself."""
-    return 1.0 - onp.eye(N, dtype=dtype)
+def leave_one_out_mask(N, dtype=np.float64, like=None):
+    """``(N, N)`` weights: row i is 1 on every pair j != i and 0 on pair i itself.
+
+    like: an array whose module (host or device) the mask is made by.
+    """
+    return 1.0 - array_module(like).eye(N, dtype=dtype)
 
 
 def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
@@ -71,7 +75,8 @@ def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
           the pairs j != i), all ones for test-time search over all specification pairs.
     Returns ``(B, M)``.
     """
-    ll = log_likelihood(decoder_params, x[:, None], y[:, None], z[:, :, None, :], reduce)  # (B, M, N)
+    ll = log_likelihood(decoder_params, x[:, None], y[:, None], np.expand_dims(z, 2),
+                        reduce)                                  # (B, M, N): x (B,1,N), z (B,M,1)
     return np.sum(ll * mask, axis=-1)
 
 
@@ -140,9 +145,10 @@ def _trajectory(decoder_params, x, y, z, mask, num_steps, alpha, optimizer, clip
 
 def _select_best(zs, values):
     """Per latent, the point of the trajectory with the highest objective (best-of-trajectory)."""
-    scores = onp.stack([getval(v) for v in values], axis=-1)      # (B, M, K + 1)
-    best = onp.argmax(scores, axis=-1)                              # (B, M)
-    pick = (best[..., None] == onp.arange(len(zs))).astype(scores.dtype)  # (B, M, K + 1)
+    xp = array_module(values[0])
+    scores = xp.stack([getval(v) for v in values], axis=-1)        # (B, M, K + 1)
+    best = xp.argmax(scores, axis=-1)                               # (B, M)
+    pick = (best[..., None] == xp.arange(len(zs))).astype(scores.dtype)  # (B, M, K + 1)
     # A weighted sum with one-hot weights: differentiable in every z_t, no indexing needed.
     return sum(z_t * pick[..., t:t + 1] for t, z_t in enumerate(zs))
 
@@ -195,14 +201,15 @@ def latent_random_search(decoder_params, x, y, z_prime, mask, noise, *, scale=1.
     """
     B, M, d = z_prime.shape
     S = noise.shape[-2]
-    cand = np.concatenate([z_prime[:, :, None, :], z_prime[:, :, None, :] + scale * noise],
-                          axis=2)                                          # (B, M, S + 1, d)
-    flat_mask = onp.repeat(onp.asarray(mask), S + 1, axis=0)               # (M * (S + 1), N)
+    xp = array_module(noise)
+    offsets = xp.concatenate([xp.zeros_like(noise[:, :, :1]), scale * noise], axis=2)  # (B, M, S + 1, d)
+    cand = np.expand_dims(z_prime, 2) + offsets                            # z' itself comes first
+    flat_mask = xp.repeat(mask, S + 1, axis=0)                             # (M * (S + 1), N)
     values = specification_log_likelihood(without_gradient(decoder_params), x, y,
                                           without_gradient(np.reshape(cand, (B, M * (S + 1), d))),
                                           flat_mask, reduce)
-    best = onp.argmax(onp.reshape(values, (B, M, S + 1)), axis=-1)         # (B, M)
-    pick = (best[..., None] == onp.arange(S + 1)).astype(values.dtype)     # (B, M, S + 1)
+    best = xp.argmax(xp.reshape(values, (B, M, S + 1)), axis=-1)           # (B, M)
+    pick = (best[..., None] == xp.arange(S + 1)).astype(values.dtype)      # (B, M, S + 1)
     return np.sum(cand * pick[..., None], axis=2)                          # (B, M, d)
 
 

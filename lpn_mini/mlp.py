@@ -28,10 +28,11 @@ def dense(h, W, b):
     """``h @ W + b`` for ``h`` of shape ``(..., fan_in)``, as one 2-D matrix product.
 
     NumPy runs a stacked ``(B, N, fan_in) @ (fan_in, fan_out)`` as many small products;
-    flattening the leading axes first gives one BLAS call and the same numbers.
+    flattening the leading axes first gives one BLAS call and the same numbers. (``matmul``
+    rather than ``dot``: autograd's VJPs of ``matmul`` also run on GPU arrays.)
     """
     lead = h.shape[:-1]
-    out = np.dot(np.reshape(h, (-1, h.shape[-1])), W) + b  # (prod(lead), fan_out)
+    out = np.matmul(np.reshape(h, (-1, h.shape[-1])), W) + b  # (prod(lead), fan_out)
     return np.reshape(out, lead + (W.shape[1],))
 
 

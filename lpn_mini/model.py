@@ -13,20 +13,22 @@ computed once and broadcast against every latent that is tried on it.
 import autograd.numpy as np
 import numpy as onp
 
+from .backend import array_module, take_range
 from .mlp import dense, init_mlp, mlp_forward_from_first
 from .tasks import check_finite, check_grids
 
 
 def one_hot_cells(grid, num_colors, dtype=np.float64):
     """``(..., H, W)`` int grid -> ``(..., H, W, C)``: a 1 at each cell's colour."""
-    grid = onp.asarray(grid)
-    return (grid[..., None] == onp.arange(num_colors)).astype(dtype)
+    xp = array_module(grid)  # built where the grid lives (host or device)
+    grid = xp.asarray(grid)
+    return (grid[..., None] == xp.arange(num_colors)).astype(dtype)
 
 
 def one_hot(grid, num_colors, dtype=np.float64):
     """``(..., H, W)`` int grid -> ``(..., H * W * C)`` one-hot, row-major over (H, W, C)."""
-    grid = onp.asarray(grid)
-    return one_hot_cells(grid, num_colors, dtype).reshape(grid.shape[:-2] + (-1,))
+    hot = one_hot_cells(grid, num_colors, dtype)
+    return hot.reshape(hot.shape[:-3] + (-1,))
 
 
 def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64):
@@ -73,11 +75,13 @@ def encode(encoder_params, x, y):
         raise ValueError(f"encoder parameters expect inputs of {n_grid} one-hot values per grid; "
                          f"{x.shape[-2]}x{x.shape[-1]} grids do not fit. Use the grid size the "
                          "model was built for.")
-    first = (dense(one_hot(x, C, W0.dtype), W0[:n_grid], b0)
-             + dense(one_hot(y, C, W0.dtype), W0[n_grid:], 0.0))  # (..., h)
+    # W0[:n_grid] and W0[n_grid:], written with take_range so that they also differentiate
+    # on GPU arrays (see backend.py).
+    first = (dense(one_hot(x, C, W0.dtype), take_range(W0, 0, n_grid), b0)
+             + dense(one_hot(y, C, W0.dtype), take_range(W0, n_grid, 2 * n_grid), 0.0))  # (..., h)
     out = mlp_forward_from_first(encoder_params, first)  # (..., 2 d)
-    d = out.shape[-1] // 2
-    return out[..., :d], out[..., d:]
+    d, last = out.shape[-1] // 2, out.ndim - 1
+    return take_range(out, 0, d, last), take_range(out, d, 2 * d, last)
 
 
 def decode(decoder_params, x, z):
@@ -93,8 +97,9 @@ def decode(decoder_params, x, z):
     C = num_colors_of(decoder_params, (H, W), d)
     W0, b0 = decoder_params[0]
     n_grid = H * W * C
-    first = (dense(one_hot(x, C, W0.dtype), W0[:n_grid], b0)   # (..., h) once per x
-             + dense(z, W0[n_grid:], 0.0))                     # (..., h) once per z
+    rows = W0.shape[0]
+    first = (dense(one_hot(x, C, W0.dtype), take_range(W0, 0, n_grid), b0)   # (..., h) once per x
+             + dense(z, take_range(W0, n_grid, rows), 0.0))                  # (..., h) once per z
     logits = mlp_forward_from_first(decoder_params, first)     # (..., H * W * C)
     return np.reshape(logits, logits.shape[:-1] + (H, W, C))
 

@@ -9,6 +9,7 @@ import numpy as onp
 from autograd import value_and_grad
 from tqdm.auto import tqdm
 
+from .backend import get_module, to_device, to_host
 from .checkpoint import load_checkpoint, save_checkpoint
 from .evaluation import eval_tasks, evaluate, methods_of, search_options
 from .latent import leave_one_out_mask, leave_one_out_mean, reparameterize, search_latents
@@ -43,7 +44,7 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
     mu, logvar = encode(enc, x, y)                       # (B, N, d)   line 4: q_phi(z | x_i, y_i)
     z = reparameterize(mu, logvar, eps)                  # (B, N, d)   lines 4-6
     z_prime = leave_one_out_mean(z)                      # (B, N, d)   lines 7-8
-    z_prime = search_latents(dec, x, y, z_prime, leave_one_out_mask(N, mu.dtype),
+    z_prime = search_latents(dec, x, y, z_prime, leave_one_out_mask(N, mu.dtype, like=mu),
                              num_steps=num_steps, alpha=alpha, stop_gradient=stop_gradient,
                              reduce=reduce, **search_options)          # lines 9-11
     rec = -log_likelihood(dec, x, y, z_prime, reduce)    # (B, N)      line 12, eq. 9
@@ -56,11 +57,12 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
 # The training loop: Algorithm 2 repeated, with logging, evaluation and checkpoints.
 # --------------------------------------------------------------------------------------
 
-def step_randomness(config, step, d):
+def step_randomness(config, step, d, xp=onp):
     """The tasks, eps and (for "Sample N" training) noise of one step, seeded by (seed, step).
 
     Deriving each step's generator from the step number makes a resumed run draw exactly
-    what an uninterrupted one would have drawn.
+    what an uninterrupted one would have drawn. Drawn on the host, then moved to ``xp``'s
+    device.
     """
     rng = onp.random.default_rng([config.seed, 1, step])
     x, y = pattern_tasks(rng, config.batch_size, config.num_pairs, config.grid_size,
@@ -68,8 +70,10 @@ def step_randomness(config, step, d):
     eps = rng.standard_normal((config.batch_size, config.num_pairs, d)).astype(config.dtype)
     if config.train_method == "sample":
         search = search_options(config, "sample", config.train_samples, rng, eps.shape)
+        search["noise"] = to_device(search["noise"], xp)
     else:
         search = search_options(config, "grad", config.train_steps)
+    x, y, eps = (to_device(a, xp) for a in (x, y, eps))
     return x, y, eps, search
 
 
@@ -96,14 +100,18 @@ def train(config, run_dir, resume=True, progress=True):
     - ``metrics.jsonl``    one JSON line per ``log_every`` steps (loss, seconds, evaluations)
 
     With ``resume`` and an existing checkpoint, training continues from it and repeats
-    nothing but the steps since that checkpoint. Returns the trained params.
+    nothing but the steps since that checkpoint. ``config.device`` chooses where the arrays
+    live; checkpoints and metrics are always host data. Returns the trained params (on
+    the host).
     """
+    xp = get_module(config.device)
     os.makedirs(run_dir, exist_ok=True)
     ckpt_path = os.path.join(run_dir, "checkpoint.npz")
     metrics_path = os.path.join(run_dir, "metrics.jsonl")
     start = 0
     if resume and os.path.exists(ckpt_path):
         params, opt_state, saved, start = load_checkpoint(ckpt_path, expected_config=config)
+        saved = dataclasses.replace(saved, device=config.device)  # a run may move devices
         if saved != config:
             changed = [k for k in dataclasses.asdict(config)
                        if getattr(saved, k) != getattr(config, k)]
@@ -113,6 +121,7 @@ def train(config, run_dir, resume=True, progress=True):
     else:
         params = new_params(config)
         opt_state = adam_init(params)
+    params, opt_state = to_device(params, xp), to_device(opt_state, xp)
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         f.write(config.to_json())
     rows = _read_metrics(metrics_path, start)
@@ -127,10 +136,11 @@ def train(config, run_dir, resume=True, progress=True):
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
                desc="train", unit="step", dynamic_ncols=True)
     for step in bar:
-        x, y, eps, search = step_randomness(config, step, d)
+        x, y, eps, search = step_randomness(config, step, d, xp)
         loss, grads = loss_and_grad(params, x, y, eps, beta=config.beta,
                                     stop_gradient=config.stop_gradient,
                                     check=step == start, **search)  # Algorithm 2, lines 3-14
+        loss = float(loss)  # one number to the host, for logging
         if not onp.isfinite(loss):
             raise FloatingPointError(f"the training loss became {loss} at step {step}; lower lr "
                                      f"(now {config.lr}) or latent_lr (now {config.latent_lr}).")
@@ -150,6 +160,6 @@ def train(config, run_dir, resume=True, progress=True):
             bar.set_postfix(loss=f"{row['loss']:.3f}")
             window = []
         if done % config.checkpoint_every == 0 or done == config.steps:
-            save_checkpoint(ckpt_path, params, opt_state, config, done)
+            save_checkpoint(ckpt_path, to_host(params), to_host(opt_state), config, done)
     bar.close()
-    return params
+    return to_host(params)

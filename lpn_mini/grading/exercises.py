@@ -68,14 +68,16 @@ Equation: KL = 0.5 * sum_d (exp(logvar) + mu^2 - 1 - logvar).
 Hint: a KL divergence is never negative, and it is 0 exactly at mu = 0, logvar = 0."""),
     Exercise(5, "log_likelihood", "Cross-entropy and the log-likelihood (eq. 9)",
              (("lpn_mini.losses", "log_softmax"), ("lpn_mini.losses", "log_likelihood")),
-             "import autograd.numpy as np\n\nfrom lpn_mini.model import decode, one_hot_cells\n",
+             "import autograd.numpy as np\nfrom autograd.tracer import getval\n\n"
+             "from lpn_mini.model import decode, one_hot_cells\n",
              """\
 Eq. 9: log p_theta(y | x, z), the decoder's log-probability of the true output grid. Every
 cell is an independent categorical over C colours, so it is the sum over cells of the
 log-softmax of the logits at the true colour (a cross-entropy with the sign flipped).
 
 First `log_softmax(logits)`: (..., C) -> (..., C), numerically stable: subtract the
-maximum before exponentiating (it cancels), so logits of 1e4 give no overflow.
+maximum before exponentiating (it cancels), so logits of 1e4 give no overflow; since it
+cancels, it may be a constant for autograd (`getval(logits)` strips autograd's box).
 Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
 -> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
 Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
@@ -128,7 +130,8 @@ Hint: `tree_map(f, params, grads)` applies f leaf by leaf. Without the bias corr
 first steps are far too small."""),
     Exercise(10, "infer_latent", "Test-time inference (Algorithm 1)",
              (("lpn_mini.inference", "infer_latent"),),
-             "import autograd.numpy as np\nimport numpy as onp\n\n"
+             "import autograd.numpy as np\n\n"
+             "from lpn_mini.backend import array_module\n"
              "from lpn_mini.latent import reparameterize, search_latents\n"
              "from lpn_mini.model import check_batch, encode\n", """\
 Algorithm 1: given a task's N specification pairs, encode them, sample one latent per pair
@@ -137,7 +140,8 @@ search on *all* specification pairs. `predict` then decodes the test input with 
 
 Shapes: x_spec, y_spec (B, N, H, W); eps (B, N, d) or None -> (B, d).
 Hint: `search_latents(dec, x, y, z_start, mask, **search_options)` takes starting latents
-(B, M, d) (here M = 1) and a (M, N) mask of which pairs count (here: all of them)."""),
+(B, M, d) (here M = 1) and a (M, N) mask of which pairs count (here: all of them); make the
+mask with `array_module(z).ones(...)` so it lives where z lives (CPU or GPU)."""),
 )
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
