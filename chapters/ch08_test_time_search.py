@@ -17,8 +17,7 @@ import tempfile
 import numpy as np
 import matplotlib.pyplot as plt
 
-import lpn_mini
-from lpn_mini import encode, infer_latent, predict, reparameterize, specification_log_likelihood
+from lpn_mini import infer_latent, predict, specification_log_likelihood
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks, evaluate, search_options
 from lpn_mini.plotting import draw_grid

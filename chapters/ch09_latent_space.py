@@ -14,7 +14,6 @@ import tempfile
 import numpy as np
 import matplotlib.pyplot as plt
 
-import lpn_mini
 from lpn_mini import (decode, encode, latent_gradient_ascent, specification_log_likelihood)
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks

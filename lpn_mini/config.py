@@ -6,7 +6,7 @@ which keys exist.
 """
 import dataclasses
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from .backend import default_device
 

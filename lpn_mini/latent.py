@@ -10,7 +10,6 @@ All of them are batched over tasks and over the latents being searched: there is
 loop over tasks or pairs, only over the K steps (which are sequential by nature).
 """
 import autograd.numpy as np
-import numpy as onp
 from autograd import grad, grad_and_aux
 from autograd.tracer import getval
 

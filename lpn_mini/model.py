@@ -11,7 +11,6 @@ the concatenated array. In the decoder it also means the projection of each ``x_
 computed once and broadcast against every latent that is tried on it.
 """
 import autograd.numpy as np
-import numpy as onp
 
 from .backend import array_module, take_range
 from .mlp import dense, init_mlp, mlp_forward_from_first

@@ -4,7 +4,7 @@ import pytest
 from lpn_mini import (decode, encode, infer_latent, latent_gradient_ascent, leave_one_out_predict,
                       predict, reparameterize, scores)
 
-from helpers import D, close, small_problem
+from helpers import close, small_problem
 
 
 @pytest.mark.exercise("infer_latent")
