@@ -1,4 +1,4 @@
-"""The device logic, tested on every machine with a fake GPU (tests/fake_device.py), and on
+"""The device logic, tested on every machine with a fake GPU (lpn_mini/fake_device.py), and on
 a real GPU with CuPy where there is one."""
 import importlib.util
 import json
@@ -18,7 +18,7 @@ from lpn_mini.config import make_config
 from lpn_mini.optim import tree_leaves
 from lpn_mini.training import train
 
-from fake_device import FakeDeviceArray, fake_xp
+from lpn_mini.fake_device import FakeDeviceArray, fake_xp
 from helpers import D, small_problem
 
 

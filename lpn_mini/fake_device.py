@@ -1,5 +1,5 @@
-"""A fake GPU for CPU tests: an array type that behaves like ``cupy.ndarray`` where it
-matters, so that the device logic of lpn-mini is tested on every machine.
+"""A pretend GPU: an array type that behaves like ``cupy.ndarray`` where it matters, so
+that the device logic of lpn-mini is tested, and taught (chapter 10), on any machine.
 
 Like CuPy, a ``FakeDeviceArray``
 - refuses implicit conversion to a NumPy array (``numpy.asarray(fake)`` raises);
@@ -11,7 +11,7 @@ creation of a fake array from the host is counted in ``fake_xp.transfers``.
 """
 import numpy as np
 
-from lpn_mini.backend import register_device_array
+from .backend import register_device_array
 
 SCALARS = (int, float, bool, complex, np.generic)
 
