@@ -122,7 +122,7 @@ for k, (W, b) in enumerate(layers):
 # %%
 auto = autograd.grad(lambda layers: anp.sum(mlp_forward(layers, h) * g_out))(layers)
 lib, _ = mlp_backward(layers, h, g_out)
-for (dW, db), (aW, ab), (lW, lb) in zip(grads, auto, lib):
+for (dW, db), (aW, ab), (lW, lb) in zip(grads, auto, lib, strict=True):
     assert np.allclose(dW, aW) and np.allclose(db, ab)
     assert np.allclose(dW, lW) and np.allclose(db, lb)
 print("hand-written, autograd and library gradients agree")

@@ -138,7 +138,7 @@ for kw in (dict(num_steps=0), dict(num_steps=2, alpha=0.1),
     g_host = autograd.grad(training_loss)(params, x, y, eps, **kw)
     g_dev = to_host(autograd.grad(training_loss)(d_params, d_x, d_y, d_eps, **kw))
     err = max(np.abs(a - b).max() / (np.abs(a).max() + 1e-12)
-              for a, b in zip(tree_leaves(g_host), tree_leaves(g_dev)))
+              for a, b in zip(tree_leaves(g_host), tree_leaves(g_dev), strict=True))
     print(f"{kw}: largest relative difference {err:.1e}")
     assert err < 1e-4
 

@@ -12,7 +12,7 @@ def tree_map(f, *trees):
     if isinstance(first, dict):
         return {k: tree_map(f, *(t[k] for t in trees)) for k in first}
     if isinstance(first, (list, tuple)):
-        return type(first)(tree_map(f, *leaves) for leaves in zip(*trees))
+        return type(first)(tree_map(f, *leaves) for leaves in zip(*trees, strict=True))
     return f(*trees)
 
 

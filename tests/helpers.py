@@ -52,7 +52,7 @@ def check_grad_groups(f, grad_f, params, rng, tol, h=1e-5):
     """Assert that ``grad_f(params)`` matches centred differences of ``f`` in every group."""
     g = grad_f(params)
     for name, v in group_directions(rng, params):
-        analytic = sum(float(np.sum(a * b)) for a, b in zip(tree_leaves(g), tree_leaves(v)))
+        analytic = sum(float(np.sum(a * b)) for a, b in zip(tree_leaves(g), tree_leaves(v), strict=True))
         numeric = directional_fd(f, params, v, h)
         assert rel_err(analytic, numeric) < tol, (
             f"gradient of {name}: autograd {analytic:.10g} vs finite differences "

@@ -53,7 +53,7 @@ def test_training_loss_and_gradient_on_the_fake_device_match_numpy(kw):
     assert isinstance(d_loss, FakeDeviceArray) and d_loss.shape == ()
     assert all(isinstance(g, FakeDeviceArray) for g in tree_leaves(d_grads)), "gradients stay on the device"
     np.testing.assert_allclose(float(d_loss), loss, rtol=1e-12)
-    for a, b in zip(tree_leaves(grads), tree_leaves(to_host(d_grads))):
+    for a, b in zip(tree_leaves(grads), tree_leaves(to_host(d_grads)), strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-14)
 
 
@@ -107,7 +107,7 @@ def test_training_loop_on_the_fake_gpu_equals_the_cpu_run(tmp_path, monkeypatch)
     p_cpu = train(cpu, str(tmp_path / "cpu"), progress=False)
     p_gpu = train(gpu, str(tmp_path / "gpu"), progress=False)
     assert fake_xp.transfers > before, "the gpu run must have moved data to the device"
-    for a, b in zip(tree_leaves(p_cpu), tree_leaves(p_gpu)):
+    for a, b in zip(tree_leaves(p_cpu), tree_leaves(p_gpu), strict=True):
         assert isinstance(b, np.ndarray) and np.array_equal(a, b)
     cpu_log = [json.loads(l)["loss"] for l in open(tmp_path / "cpu" / "metrics.jsonl")]
     gpu_log = [json.loads(l)["loss"] for l in open(tmp_path / "gpu" / "metrics.jsonl")]
@@ -158,7 +158,7 @@ def test_cupy_matches_numpy_at_float32_tolerance(kw):
     d_loss, d_grads = autograd.value_and_grad(training_loss)(*dev, **kw)
     assert isinstance(d_loss, cupy.ndarray)
     np.testing.assert_allclose(float(d_loss), loss, rtol=1e-4)
-    for a, b in zip(tree_leaves(grads), tree_leaves(to_host(d_grads))):
+    for a, b in zip(tree_leaves(grads), tree_leaves(to_host(d_grads)), strict=True):
         np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-4)
     preds = leave_one_out_predict(dev[0], dev[1], dev[2], num_steps=2, alpha=0.1)
     assert isinstance(preds, cupy.ndarray)

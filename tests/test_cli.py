@@ -54,7 +54,7 @@ def test_killed_training_resumes_where_it_stopped(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert load_checkpoint(str(tmp_path / "b" / "checkpoint.npz"))[3] == 40
     resumed = training.train(config, str(tmp_path / "b"), progress=False)
-    for a, b in zip(tree_leaves(straight), tree_leaves(resumed)):
+    for a, b in zip(tree_leaves(straight), tree_leaves(resumed), strict=True):
         assert np.array_equal(a, b)
     steps = [json.loads(line)["step"] for line in open(tmp_path / "b" / "metrics.jsonl")]
     assert steps == [10, 20, 30, 40, 50, 60]

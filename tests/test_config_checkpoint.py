@@ -54,7 +54,7 @@ def test_checkpoint_round_trip(tmp_path):
     save_checkpoint(path, params, state, config, 42)
     p2, s2, c2, step = load_checkpoint(path, expected_config=config)
     assert c2 == config and step == 42 and s2["t"] == 3
-    for a, b in zip(tree_leaves(params), tree_leaves(p2)):
+    for a, b in zip(tree_leaves(params), tree_leaves(p2), strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
     assert [f for f in os.listdir(tmp_path)] == ["ckpt.npz"], "no temporary file left behind"
 

@@ -72,7 +72,7 @@ def test_hand_written_backward_matches_autograd(lead):
     got_layers, got_h = mlp_backward(layers, h, dout)
     assert len(got_layers) == len(layers), \
         f"dlayers: expected {len(layers)} (dW, db) pairs, got {len(got_layers)}."
-    for k, ((dW, db), (eW, eb)) in enumerate(zip(got_layers, want_layers)):
+    for k, ((dW, db), (eW, eb)) in enumerate(zip(got_layers, want_layers, strict=True)):
         close(dW, eW, f"dW of layer {k}", rtol=1e-9,
               hint="dW = a^T dout summed over all leading axes; check the ReLU mask.")
         close(db, eb, f"db of layer {k}", rtol=1e-9, hint="db sums dout over every leading axis.")

@@ -36,7 +36,7 @@ def test_density_sets_the_fraction_of_coloured_cells():
 def test_patterns_differ_across_tasks_and_seeds_reproduce():
     a = pattern_tasks(np.random.default_rng(3), 8, 3, 4, 2)
     b = pattern_tasks(np.random.default_rng(3), 8, 3, 4, 2)
-    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
     assert len({a[1][t].tobytes() for t in range(8)}) > 1
 
 

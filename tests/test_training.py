@@ -86,10 +86,11 @@ def test_stop_gradient_treats_the_update_as_a_constant():
     g_ref = autograd.grad(loss_with_frozen_update(params, x, y, eps, 0.5, **kw))(params)
     g_full = autograd.grad(lambda p: training_loss(p, x, y, eps, beta=0.5, stop_gradient=False,
                                                    **kw))(params)
-    for a, b in zip(tree_leaves(g_sg), tree_leaves(g_ref)):
+    for a, b in zip(tree_leaves(g_sg), tree_leaves(g_ref), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     # Not vacuous: the second-order gradient differs.
-    assert max(np.abs(a - b).max() for a, b in zip(tree_leaves(g_sg), tree_leaves(g_full))) > 1e-6
+    pairs = zip(tree_leaves(g_sg), tree_leaves(g_full), strict=True)
+    assert max(np.abs(a - b).max() for a, b in pairs) > 1e-6
     # Same loss value either way: stop-gradient changes gradients only.
     np.testing.assert_allclose(training_loss(params, x, y, eps, beta=0.5, **kw),
                                training_loss(params, x, y, eps, beta=0.5, stop_gradient=False, **kw))
@@ -105,12 +106,12 @@ def test_loss_is_pure_and_uses_no_global_rng(monkeypatch):
     g1 = autograd.value_and_grad(training_loss)(params, x, y, eps, **kw)
     g2 = autograd.value_and_grad(training_loss)(params, x, y, eps, **kw)
     assert g1[0] == g2[0]
-    for a, b in zip(tree_leaves(g1[1]), tree_leaves(g2[1])):
+    for a, b in zip(tree_leaves(g1[1]), tree_leaves(g2[1]), strict=True):
         assert np.array_equal(a, b)
     leave_one_out_predict(params, x, y, eps, num_steps=2, alpha=0.1)
     pattern_tasks(rng, 3, 2)
     monkeypatch.undo()
-    assert all(np.array_equal(a, b) for a, b in zip(state[1:], np.random.get_state()[1:]))
+    assert all(np.array_equal(a, b) for a, b in zip(state[1:], np.random.get_state()[1:], strict=True))
 
 
 @pytest.mark.exercise("training_loss")
