@@ -24,6 +24,8 @@ lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
   lpn-mini train --config small          train; writes runs/small/ (checkpoint, metrics)
   lpn-mini evaluate runs/small           leave-one-out scores for Grad K and Sample N
   lpn-mini show runs/small               draw tasks and predictions to PNG
+  lpn-mini reproduce table1 --jobs 2     the paper's Table 1 at laptop scale, 3 seeds
+                                         (also ood, latent2d, arc; --quick for a smoke run)
   lpn-mini chapters render               execute the read-along chapters to HTML
   lpn-mini exercises build               write the student exercises into exercises/
   lpn-mini grade [exercises/]            grade exercise files with the library's tests
@@ -74,6 +76,28 @@ def build_parser():
     p.add_argument("--run-dir", default=os.path.join("runs", "demo"))
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("reproduce", help="the paper's experiments at small scale, to results/",
+                       description="Train and evaluate every run of an experiment and write "
+                                   "results.json, results.md and figures to results/<experiment>/.")
+    p.add_argument("experiment", choices=["table1", "ood", "latent2d", "arc"],
+                   help="table1: Table 1 (training rows x inference columns); ood: Table 6; "
+                        "latent2d: the 2-D latent space; arc: real ARC-AGI-1 tasks")
+    p.add_argument("--quick", action="store_true",
+                   help="a tiny model and a few steps: checks the whole pipeline in seconds")
+    p.add_argument("--scale", choices=["laptop", "paper"], default="laptop",
+                   help="laptop (default): 4x4 grids, 2x2 patterns, about an hour for table1 "
+                        "on 2 cores; paper: 10x10 grids, 4x4 patterns, 20k steps x 128 tasks "
+                        "(meant for a GPU: add --device gpu)")
+    p.add_argument("--seeds", type=int, help="number of seeds, 0..N-1 (default: 3 for table1 "
+                                              "and ood, 1 otherwise; 1 with --quick)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="training runs in parallel processes (default 1; use the core count)")
+    p.add_argument("--out", help="output folder (default: results/<experiment>[-quick])")
+    p.add_argument("--runs-dir", help="checkpoints folder (default: runs/reproduce/...)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key of every run, e.g. --set steps=1000")
+    _device_arg(p)
 
     p = sub.add_parser("exercises", help="build the course exercises from the library")
     p.add_argument("action", choices=["build"], help="build: write the student files")
@@ -192,6 +216,11 @@ def _dispatch(args):
         print(f"evaluating {args.run_dir}:")
         _, table = run_evaluation(args.run_dir, args.overrides)
         print("\nexact match % (cell accuracy %):\n" + table)
+        return 0
+    if args.command == "reproduce":
+        from .reproduce import reproduce
+        reproduce(args.experiment, args.out, args.scale, args.quick, args.seeds, args.jobs,
+                  args.overrides, args.runs_dir, command="lpn-mini " + " ".join(sys.argv[1:]))
         return 0
     if args.command == "exercises":
         from .grading.exercises import build

@@ -19,6 +19,7 @@ except ModuleNotFoundError:  # Python 3.10
 @dataclass(frozen=True)
 class Config:
     # --- the task (paper, appendix A.1) ---
+    task: str = "pattern"           # "pattern" (the paper's Pattern task) or "arc" (ARC-AGI-1)
     grid_size: int = 4              # H = W
     pattern_size: int = 2           # P: a P x P pattern per task
     num_pairs: int = 4              # N pairs per task
@@ -79,9 +80,14 @@ PRESETS = {
     # Out-of-distribution study (Table 6): train at density 0.5; evaluate with
     # eval_density=0.75 (weak OOD) or 1.0 (strong OOD).
     "ood": dict(density=0.5, eval_grad_steps=(0, 10, 100), eval_samples=()),
+    # Real ARC-AGI-1 tasks that fit in 10 x 10, padded with colour 10 (see lpn_mini/arc.py);
+    # 3 pairs per training task, as every training task has at least 3.
+    "arc": dict(task="arc", grid_size=10, num_colors=11, num_pairs=3, latent_dim=32,
+                steps=6000, batch_size=64, lr=1e-3, eval_every=0,
+                eval_grad_steps=(0, 10, 100, 200), eval_samples=()),
 }
 
-CHOICES = {"dtype": ("float32", "float64"), "device": ("cpu", "gpu"), "likelihood": ("sum", "mean"),
+CHOICES = {"task": ("pattern", "arc"), "dtype": ("float32", "float64"), "device": ("cpu", "gpu"), "likelihood": ("sum", "mean"),
            "train_method": ("grad", "sample"), "latent_optimizer": ("sgd", "adam")}
 
 

@@ -13,6 +13,9 @@ from .tasks import pattern_tasks
 
 def eval_tasks(config, density=None):
     """The fixed evaluation set: the same tasks for every run with the same ``eval_seed``."""
+    if config.task != "pattern":
+        raise ValueError(f"the leave-one-out evaluation set is made of Pattern tasks; a "
+                         f"{config.task!r} run is evaluated by `lpn-mini reproduce {config.task}`.")
     if density is None:
         density = config.density if config.eval_density < 0 else config.eval_density
     rng = onp.random.default_rng([config.eval_seed, 0])
@@ -80,6 +83,12 @@ PAPER_TABLE1 = {  # exact match %, 20k steps x 128 tasks, 10 x 10 grids (paper, 
                "Sample 250": 3.2},
     "Grad 1": {"Grad 0": 8.6, "Grad 1": 44.6, "Grad 5": 85.4, "Grad 20": 98.4, "Grad 100": 99.5,
                "Sample 250": 10.2},
+    "Grad 1, no stop-grad": {"Grad 0": 0.6, "Grad 1": 13.7, "Grad 5": 60.2, "Grad 20": 88.9,
+                             "Grad 100": 94.1, "Sample 250": 0.7},
+    "Grad 5": {"Grad 0": 0.0, "Grad 1": 0.4, "Grad 5": 31.9, "Grad 20": 88.5, "Grad 100": 98.1,
+               "Sample 250": 0.5},
+    "Sample 5": {"Grad 0": 6.1, "Grad 1": 8.2, "Grad 5": 27.7, "Grad 20": 56.3, "Grad 100": 72.2,
+                 "Sample 250": 6.1},
 }
 
 

@@ -191,6 +191,22 @@ def latent_gradient_ascent(decoder_params, x, y, z_prime, mask, *, num_steps, al
     return _select_best(zs, values) if best_of_trajectory else zs[-1]
 
 
+def ascent_path(decoder_params, x, y, z_start, mask, *, num_steps, alpha, optimizer="sgd",
+                clip_norm=None, beta1=0.9, beta2=0.9, adam_eps=1e-8, reduce="sum"):
+    """Every latent that ``latent_gradient_ascent`` visits, and its objective, for plotting.
+
+    Returns ``zs`` ``(K + 1, B, M, d)`` (the start first) and ``values`` ``(K + 1, B, M)``.
+    Constants only: no gradient flows out of a path.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}.")
+    zs, values = _trajectory(without_gradient(decoder_params), x, y, without_gradient(z_start),
+                             mask, num_steps, alpha, optimizer, clip_norm, beta1, beta2,
+                             adam_eps, reduce, need_last_value=True)
+    xp = array_module(zs[0])
+    return xp.stack(zs), xp.stack(values)
+
+
 def latent_random_search(decoder_params, x, y, z_prime, mask, noise, *, scale=1.0, reduce="sum"):
     """The "Sample N" alternative to gradient ascent: try latents around z', keep the best.
 

@@ -7,16 +7,18 @@ import numpy as onp
 from matplotlib.colors import ListedColormap
 
 # The standard ARC-AGI colours for 0..9: black, blue, red, green, yellow, grey, magenta,
-# orange, light blue, maroon.
+# orange, light blue, maroon; then white for 10, the padding colour of the ARC experiment
+# ("no cell here", see lpn_mini/arc.py).
 ARC_COLORS = ["#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00",
-              "#AAAAAA", "#F012BE", "#FF851B", "#7FDBFF", "#870C25"]
+              "#AAAAAA", "#F012BE", "#FF851B", "#7FDBFF", "#870C25", "#FFFFFF"]
 ARC_CMAP = ListedColormap(ARC_COLORS)
 
 
 def draw_grid(ax, grid, title=None):
     """One grid on ``ax``, in the ARC palette, with thin cell borders."""
     grid = onp.asarray(grid)
-    ax.imshow(grid, cmap=ARC_CMAP, vmin=0, vmax=9, interpolation="nearest")
+    ax.imshow(grid, cmap=ARC_CMAP, vmin=0, vmax=len(ARC_COLORS) - 1,
+              interpolation="nearest")
     ax.set_xticks(onp.arange(-0.5, grid.shape[1]), minor=True)
     ax.set_yticks(onp.arange(-0.5, grid.shape[0]), minor=True)
     ax.grid(which="minor", color="#555555", linewidth=0.5)
@@ -114,6 +116,171 @@ def plot_latent_plane(params, x, path, extent=3.0, resolution=9):
         for j in range(resolution):
             draw_grid(axes[i, j], outputs[i, j])
     fig.suptitle(f"decoded outputs over the latent plane, z in [-{extent}, {extent}]^2", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------
+# Figures of `lpn-mini reproduce`
+# --------------------------------------------------------------------------------------
+
+def _steps_axis(ax, steps):
+    plotted = [max(k, 0.5) for k in steps]  # step 0 drawn at 0.5 on the log axis
+    ax.set_xscale("log")
+    ax.set_xticks(plotted, [str(k) for k in steps])
+    ax.minorticks_off()
+    return plotted
+
+
+def plot_rows_vs_steps(table, path, title=""):
+    """Table 1 as a figure: exact match against test-time steps, one line per training row
+    (mean over seeds, bars = std); Sample N columns as dashed levels."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for i, (label, row) in enumerate(table.items()):
+        grads = sorted((int(c.split()[1]), v) for c, v in row.items() if c.startswith("Grad "))
+        x = _steps_axis(ax, [k for k, _ in grads])
+        ax.errorbar(x, [v["exact_match"]["mean"] for _, v in grads],
+                    yerr=[v["exact_match"]["std"] for _, v in grads], fmt="o-", capsize=3,
+                    color=f"C{i}", label=f"trained {label}")
+        for c, v in row.items():
+            if c.startswith("Sample "):
+                ax.axhline(v["exact_match"]["mean"], color=f"C{i}", linestyle=":", linewidth=1)
+    ax.set_xlabel("test-time gradient steps K (dotted: Sample N at test time)")
+    ax.set_ylabel("exact match %")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_loss_curves(summaries, path):
+    """Training loss against step for every run (one colour per training row)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    colours = {}
+    for s in summaries:
+        c = colours.setdefault(s["label"], f"C{len(colours)}")
+        steps, losses = zip(*s["loss_curve"])
+        ax.plot(steps, losses, color=c, alpha=0.8, linewidth=1,
+                label=s["label"] if s["seed"] == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_ood(tables, path):
+    """Table 6 as a figure: one panel per evaluation density, exact match against steps."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(4 * len(tables), 3.5), sharey=True,
+                             squeeze=False)
+    for ax, (name, table) in zip(axes[0], tables.items()):
+        for i, (label, row) in enumerate(table.items()):
+            grads = sorted((int(c.split()[1]), v) for c, v in row.items())
+            x = _steps_axis(ax, [k for k, _ in grads])
+            ax.errorbar(x, [v["exact_match"]["mean"] for _, v in grads],
+                        yerr=[v["exact_match"]["std"] for _, v in grads], fmt="o-", capsize=3,
+                        color=f"C{i}", label=f"trained {label}")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("test-time gradient steps K")
+    axes[0, 0].set_ylabel("exact match %")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_landscapes(params, config, x, y, path, extent=3.0, resolution=61, num_steps=100):
+    """For a 2-D latent: each task's specification log-likelihood over the latent plane, with
+    the path test-time search takes from the encoder's guess (white circle) to its end (star).
+
+    x, y: ``(T, N, H, W)``, a few tasks. Returns per task the start and end log-likelihoods.
+    """
+    from .latent import ascent_path, specification_log_likelihood
+    from .model import encode
+    dec = params["decoder"]
+    dtype = dec[0][0].dtype
+    ticks = onp.linspace(-extent, extent, resolution, dtype=dtype)
+    plane = onp.stack(onp.meshgrid(ticks, ticks), axis=-1).reshape(1, -1, 2)
+    fig, axes = plt.subplots(1, len(x), figsize=(4.2 * len(x), 3.8), squeeze=False)
+    out = []
+    for t, ax in enumerate(axes[0]):
+        xt, yt = x[t:t + 1], y[t:t + 1]
+        mask = onp.ones((1, xt.shape[1]), dtype=dtype)
+        surface = specification_log_likelihood(dec, xt, yt, plane, mask, config.likelihood)
+        surface = surface.reshape(resolution, resolution)
+        mu, _ = encode(params["encoder"], xt, yt)
+        zs, values = ascent_path(dec, xt, yt, mu.mean(axis=1, keepdims=True), mask,
+                                 num_steps=num_steps, alpha=config.latent_lr,
+                                 optimizer=config.latent_optimizer,
+                                 clip_norm=config.latent_clip or None, reduce=config.likelihood)
+        zs, values = zs[:, 0, 0], values[:, 0, 0]                      # (K + 1, 2), (K + 1,)
+        floor = onp.percentile(surface, 5)  # the deep valleys would take all the colours
+        cs = ax.contourf(ticks, ticks, onp.maximum(surface, floor), levels=30, cmap="viridis")
+        fig.colorbar(cs, ax=ax, label="sum_i log p(y_i | x_i, z)")
+        ax.plot(zs[:, 0], zs[:, 1], "w.-", markersize=3, linewidth=1)
+        ax.plot(*zs[0], "wo", markersize=9, fillstyle="none")
+        ax.plot(*zs[values.argmax()], "r*", markersize=12)
+        ax.set_xlim(-extent, extent)
+        ax.set_ylim(-extent, extent)
+        ax.set_title(f"task {t}: {values[0]:.1f} -> {values.max():.1f}", fontsize=9)
+        ax.set_xlabel("z[0]")
+        ax.set_ylabel("z[1]")
+        out.append(dict(task=t, steps=num_steps, start=float(values[0]),
+                        end=float(values.max()), path=zs.tolist()))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_arc_scores(overall, copy, path):
+    """ARC: top-1/top-2 exact match and cell accuracy against test-time steps."""
+    steps = [int(m.split()[1]) for m in overall]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for key, style in (("top1", "o-"), ("top2", "s--")):
+        axes[0].plot(_steps_axis(axes[0], steps), [o[key] for o in overall.values()], style,
+                     label=key.replace("top", "top-"))
+    axes[0].axhline(copy["top1"], color="grey", linestyle=":", label="copy the input")
+    axes[0].set_ylabel("exact match % of test pairs")
+    axes[1].plot(_steps_axis(axes[1], steps), [o["cell_accuracy"] for o in overall.values()],
+                 "o-", label="LPN, first attempt")
+    axes[1].axhline(copy["cell_accuracy"], color="grey", linestyle=":", label="copy the input")
+    axes[1].set_ylabel("cell accuracy %")
+    for ax in axes:
+        ax.set_xlabel("test-time gradient steps K")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_arc_examples(params_config, summary, problems, path, num=4):
+    """The ARC test pairs where search changed the first attempt's cell accuracy the most:
+    test input, target, and the prediction at the smallest and largest K."""
+    from .arc import evaluation_problems, group_rng, solve
+    params, config = params_config
+    methods = [k for k in problems[0] if k.startswith("Grad ")]
+    first, last = methods[0], methods[-1]
+    gain = [p[last]["cell_accuracy"] - p[first]["cell_accuracy"] for p in problems]
+    picked = sorted(onp.argsort(gain)[::-1][:num])
+    groups = evaluation_problems(config.grid_size)
+    flat = [(gi, j) for gi, g in enumerate(groups) for j in range(len(g[0]))]
+    fig, axes = plt.subplots(len(picked), 4, figsize=(6.4, 1.7 * len(picked)), squeeze=False)
+    for row, i in zip(axes, picked):
+        gi, j = flat[i]
+        ids, _, x_spec, y_spec, x_test, y_test = groups[gi]
+        draw_grid(row[0], x_test[j], f"{ids[j]} test in")
+        draw_grid(row[1], y_test[j], "target")
+        for ax, m in zip(row[2:], (first, last)):
+            k = int(m.split()[1])  # the whole group again, so the noise is the scored one
+            pred, _ = solve(params, config, x_spec, y_spec, x_test, k, group_rng(config.seed, k, gi))
+            draw_grid(ax, pred[j], f"{m}: {100 * problems[i][m]['cell_accuracy']:.0f}%")
+    fig.suptitle("ARC evaluation pairs where search changed the answer most (white = padding)",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -65,8 +65,7 @@ def step_randomness(config, step, d, xp=onp):
     device.
     """
     rng = onp.random.default_rng([config.seed, 1, step])
-    x, y = pattern_tasks(rng, config.batch_size, config.num_pairs, config.grid_size,
-                         config.pattern_size, config.density, config.num_colors)
+    x, y = training_tasks(config, rng)
     eps = rng.standard_normal((config.batch_size, config.num_pairs, d)).astype(config.dtype)
     if config.train_method == "sample":
         search = search_options(config, "sample", config.train_samples, rng, eps.shape)
@@ -75,6 +74,18 @@ def step_randomness(config, step, d, xp=onp):
         search = search_options(config, "grad", config.train_steps)
     x, y, eps = (to_device(a, xp) for a in (x, y, eps))
     return x, y, eps, search
+
+
+def training_tasks(config, rng):
+    """One batch of training tasks ``x, y`` ``(batch_size, num_pairs, H, W)`` for ``config.task``."""
+    if config.task == "arc":
+        from .arc import NUM_COLORS, training_sampler
+        if config.num_colors != NUM_COLORS:
+            raise ValueError(f"ARC grids need num_colors = {NUM_COLORS} (0..9 and the padding "
+                             f"colour), got {config.num_colors}; use --config arc.")
+        return training_sampler(config.num_pairs, config.grid_size)(rng, config.batch_size)
+    return pattern_tasks(rng, config.batch_size, config.num_pairs, config.grid_size,
+                         config.pattern_size, config.density, config.num_colors)
 
 
 def new_params(config):
@@ -130,7 +141,7 @@ def train(config, run_dir, resume=True, progress=True):
 
     d = config.latent_dim
     loss_and_grad = value_and_grad(training_loss)
-    eval_x, eval_y = eval_tasks(config)
+    eval_x, eval_y = eval_tasks(config) if config.eval_every else (None, None)
     quick = [m for m in methods_of(config) if m[1] == "grad"][:1] + [("Grad 5", "grad", 5)]
     window, t0 = [], time.perf_counter()
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
