@@ -1,0 +1,221 @@
+"""`lpn-mini reproduce`: every experiment's quick mode end to end, the summaries, the claims
+logic, resuming, parallel workers, and the ARC data handling."""
+import json
+import os
+
+import numpy as onp
+import pytest
+
+from lpn_mini import arc
+from lpn_mini.cli import main
+from lpn_mini.reproduce import (_compare, aggregate, mean_std, plan, run_job, table1_claims)
+
+
+def _reproduce(tmp_path, *args):
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    code = main(["reproduce", *args, "--quick", "--out", str(out), "--runs-dir", str(runs)])
+    assert code == 0
+    with open(out / "results.json") as f:
+        return json.load(f), (out / "results.md").read_text(), out
+
+
+def _check_record(record, experiment):
+    assert record["experiment"] == experiment and record["quick"] is True
+    assert record["command"].startswith("lpn-mini reproduce") or record["command"]
+    assert record["versions"]["numpy"] == onp.__version__
+    assert record["machine"]["cores"] == os.cpu_count()
+    assert record["wall_seconds"] > 0
+
+
+def test_table1_quick(tmp_path, capsys):
+    record, md, out = _reproduce(tmp_path, "table1")
+    _check_record(record, "table1")
+    rows = ["Grad 0", "Grad 1", "Grad 1, no stop-grad", "Grad 5", "Sample 5"]
+    assert list(record["table"]) == rows
+    assert list(record["table"]["Grad 1"]) == ["Grad 0", "Grad 1", "Grad 5", "Grad 20",
+                                               "Grad 100", "Sample 50"]
+    # Every row saw the same budget of tasks.
+    assert {r["steps"] * r["batch_size"] for r in record["configs"].values()} == {150 * 16}
+    assert [c["claim"][:2] for c in record["claims"]] == ["1.", "2.", "3.", "4."]
+    # The table prints the paper's number next to ours, and is what results.md holds.
+    assert "[44.6]" in md and "[99.5]" in md
+    assert md.split("\n", 2)[2].strip() in capsys.readouterr().out
+    for png in ("exact_match_vs_steps.png", "training_curves.png"):
+        assert (out / png).stat().st_size > 10_000
+    # A run trained with stop-gradient is cheaper per step than one without (measured).
+    cost = record["seconds_per_step"]
+    assert cost["Grad 1"] < cost["Grad 1, no stop-grad"] < cost["Grad 5"]
+
+
+def test_ood_quick_then_reused_then_in_parallel(tmp_path):
+    record, md, out = _reproduce(tmp_path, "ood")
+    _check_record(record, "ood")
+    assert list(record["table"]) == ["In-distribution (0.5)", "Weak OOD (0.75)",
+                                     "Strong OOD (1.0)"]
+    assert list(record["table"]["Weak OOD (0.75)"]["Grad 1"]) == ["Grad 0", "Grad 10", "Grad 100"]
+    assert {c["density"] for c in record["configs"].values()} == {0.5}
+    assert "| paper Grad 1 | 26.6 / 98.0 / 99.2 |" in md
+    assert (out / "ood_exact_match.png").stat().st_size > 10_000
+    # The three evaluations differ (different densities), so they are really separate sets.
+    first = [record["table"][n]["Grad 0"]["Grad 0"][k]["mean"] for n in record["table"]
+             for k in ("exact_match", "cell_accuracy")]
+    assert len(set(first)) > 1
+
+    # The same command again: every run is reused, the numbers are the same.
+    again, md, _ = _reproduce(tmp_path, "ood")
+    assert all(not r["reused"] for r in record["runs"]) and all(r["reused"] for r in again["runs"])
+    assert again["table"] == record["table"]
+    assert "reused" in md
+
+    # Two worker processes from scratch: the same numbers as one process.
+    parallel, _, _ = _reproduce(tmp_path / "b", "ood", "--jobs", "2")
+    assert parallel["jobs"] == 2 and all(not r["reused"] for r in parallel["runs"])
+    assert parallel["table"] == record["table"]
+
+    # A changed config is a different run: trained again, not resumed from the stale checkpoint.
+    out, runs = tmp_path / "out2", tmp_path / "runs"
+    assert main(["reproduce", "ood", "--quick", "--out", str(out), "--runs-dir", str(runs),
+                 "--set", "steps=20"]) == 0
+    changed = json.loads((out / "results.json").read_text())
+    assert all(not r["reused"] for r in changed["runs"])
+    assert changed["configs"]["Grad 1"]["steps"] == 20
+
+
+def test_latent2d_quick(tmp_path):
+    record, md, out = _reproduce(tmp_path, "latent2d")
+    _check_record(record, "latent2d")
+    assert record["configs"]["Grad 1"]["latent_dim"] == 2
+    for p in record["ascent"]:  # best-of-path is never below the start
+        assert p["end"] >= p["start"]
+        assert onp.array(p["path"]).shape == (p["steps"] + 1, 2)
+    for png in ("latent_plane.png", "landscapes.png"):
+        assert (out / png).stat().st_size > 10_000
+
+
+def test_arc_quick(tmp_path):
+    record, md, out = _reproduce(tmp_path, "arc")
+    _check_record(record, "arc")
+    problems = record["problems"]
+    evaluation = arc.load_split("eval")
+    assert len(problems) == sum(len(t[2]) for t in evaluation)       # every test pair that fits
+    assert {p["task"] for p in problems} == {t[0] for t in evaluation}
+    for p in problems:
+        for m in ("Grad 0", "Grad 2"):
+            assert p[m]["top2"] >= p[m]["top1"]
+            assert 0.0 <= p[m]["cell_accuracy"] <= 1.0
+    assert all(p["task"] in md for p in problems)
+    assert "copy the input" in md
+    for png in ("arc_scores.png", "arc_examples.png"):
+        assert (out / png).stat().st_size > 10_000
+
+
+def test_bad_arguments_are_one_clear_line(tmp_path, capsys):
+    assert main(["reproduce", "table1", "--quick", "--jobs", "0", "--out", str(tmp_path)]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+    assert main(["reproduce", "table1", "--quick", "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert "--seeds must be at least 1" in capsys.readouterr().err
+    assert main(["reproduce", "ood", "--quick", "--set", "colour=3", "--out", str(tmp_path)]) == 2
+    assert "unknown config key" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["reproduce", "table2"])
+
+
+def test_paper_scale_plan():
+    jobs = plan("table1", scale="paper", seeds=3)
+    assert len(jobs) == 15
+    c = jobs[0].config
+    assert (c["grid_size"], c["pattern_size"], c["steps"], c["batch_size"]) == (10, 4, 20000, 128)
+    assert plan("ood", scale="paper", seeds=1)[0].config["grid_size"] == 10
+    with pytest.raises(ValueError, match="unknown scale"):
+        plan("table1", scale="huge")
+
+
+# --- the summary logic, on numbers made by hand ---
+
+def _cell(values):
+    return {"exact_match": mean_std(values), "cell_accuracy": mean_std(values)}
+
+
+def test_mean_std_and_compare():
+    ms = mean_std([1.0, 2.0, 3.0])
+    assert ms["mean"] == 2.0 and ms["std"] == pytest.approx(1.0)  # sample std, ddof = 1
+    assert mean_std([5.0])["std"] == 0.0
+    assert _compare(mean_std([10, 12]), mean_std([1, 2]))[0] == "holds"
+    assert _compare(mean_std([10, 12]), mean_std([9, 12]))[0].startswith("holds, within")
+    assert _compare(mean_std([1, 2]), mean_std([10, 12]))[0] == "does not hold"
+
+
+def test_claims_follow_the_numbers():
+    cols = ["Grad 0", "Grad 1", "Grad 5", "Grad 20", "Grad 100", "Sample 250"]
+    good = {  # the paper's own Table 1, three identical "seeds"
+        "Grad 0": [3.2, 3.6, 18.8, 52.5, 67.5, 3.2], "Grad 1": [8.6, 44.6, 85.4, 98.4, 99.5, 10.2],
+        "Grad 1, no stop-grad": [0.6, 13.7, 60.2, 88.9, 94.1, 0.7],
+        "Grad 5": [0.0, 0.4, 31.9, 88.5, 98.1, 0.5], "Sample 5": [6.1, 8.2, 27.7, 56.3, 72.2, 6.1]}
+    table = {r: {c: _cell([v] * 3) for c, v in zip(cols, vals)} for r, vals in good.items()}
+    cost = {"Grad 0": 1.0, "Grad 1": 1.5, "Grad 1, no stop-grad": 3.0, "Grad 5": 5.0,
+            "Sample 5": 2.0}
+    assert [c["verdict"] for c in table1_claims(table, cost)] == ["holds"] * 4
+    # Swap the Grad 0 and Grad 1 rows: claim 2 must now fail; make no-stop-grad cheaper: 4 fails.
+    table["Grad 0"], table["Grad 1"] = table["Grad 1"], table["Grad 0"]
+    cost["Grad 1, no stop-grad"] = 1.0
+    verdicts = [c["verdict"] for c in table1_claims(table, cost)]
+    assert verdicts[1] == "does not hold"
+    assert verdicts[3].endswith("not cheaper")
+
+
+def test_aggregate_means_over_seeds():
+    runs = [{"label": "Grad 1", "results": {"test": {"Grad 0": {"exact_match": e,
+                                                                 "cell_accuracy": 0.5}}}}
+            for e in (0.1, 0.3)]
+    agg = aggregate(runs)
+    assert agg["Grad 1"]["Grad 0"]["exact_match"]["mean"] == pytest.approx(20.0)
+    assert agg["Grad 1"]["Grad 0"]["exact_match"]["values"] == pytest.approx([10.0, 30.0])
+
+
+def test_a_finished_run_is_not_trained_twice(tmp_path):
+    job = plan("latent2d", quick=True, runs_dir=str(tmp_path))[0]
+    first = run_job(job)
+    assert not first["reused"]
+    assert run_job(job)["reused"]
+
+
+# --- ARC data ---
+
+def test_arc_padding_round_trip():
+    g = onp.array([[1, 2, 3], [4, 5, 6]])
+    padded = arc.pad(g)
+    assert padded.shape == (10, 10) and (padded[2:] == arc.PAD).all()
+    assert onp.array_equal(arc.unpad(padded), g)
+    with pytest.raises(ValueError, match="fit in 10 x 10"):
+        arc.pad(onp.zeros((11, 3), dtype=int))
+
+
+def test_arc_training_batches_are_augmented_tasks():
+    sampler = arc.training_sampler(3, 10)
+    x, y = sampler(onp.random.default_rng(0), 32)
+    assert x.shape == y.shape == (32, 3, 10, 10)
+    assert x.min() >= 0 and x.max() <= arc.PAD
+    x2, y2 = sampler(onp.random.default_rng(0), 32)
+    assert onp.array_equal(x, x2) and onp.array_equal(y, y2)          # seeded
+    # Colour permutations keep black and the padding where they were: the padding of every
+    # grid is a rotated, top-left-anchored rectangle's complement, so unpadding gives a grid
+    # with no padding inside.
+    for g in x.reshape(-1, 10, 10):
+        inner = arc.unpad(g)
+        assert (inner != arc.PAD).all()
+    # Some augmented batch element must differ from its source pairs in colour (permutation).
+    plain = {tuple(map(tuple, p)) for t in sampler.x for p in t[:, :, :, :].reshape(-1, 10, 10)}
+    assert any(tuple(map(tuple, g)) not in plain for g in x.reshape(-1, 10, 10))
+
+
+def test_arc_scores():
+    target = onp.full((2, 10, 10), arc.PAD)
+    target[:, :2, :2] = 1
+    pred = target.copy()
+    pred[1, 0, 0] = 2      # one of four cells wrong
+    exact, cells, shape = arc.problem_scores(pred, target)
+    assert exact.tolist() == [True, False]
+    assert cells.tolist() == [1.0, 0.75]
+    assert shape.tolist() == [True, True]
+    pred[1, 5, 5] = 3      # paints outside the grid: wrong shape
+    assert arc.problem_scores(pred, target)[2].tolist() == [True, False]
