@@ -6,6 +6,8 @@ shape ``(fan_out,)``, so ``h @ W + b`` maps row vectors. Nothing is hidden in a 
 parameters are plain arrays that ``autograd`` can differentiate through.
 """
 import autograd.numpy as np
+import numpy as onp
+from autograd.extend import defvjp, primitive
 
 
 def init_mlp(rng, sizes, dtype=np.float64):
@@ -36,8 +38,17 @@ def dense(h, W, b):
     return np.reshape(out, lead + (W.shape[1],))
 
 
+@primitive
 def relu(h):
-    return np.maximum(h, 0.0)
+    """``max(h, 0)`` elementwise (a primitive: its gradient is written just below)."""
+    return onp.maximum(h, 0)
+
+
+# The gradient of ReLU is a mask: the incoming gradient where the input was positive, 0
+# elsewhere (the same mask as in ``mlp_backward``). We write it ourselves because autograd's
+# VJP for ``maximum`` builds its mask in float64, which would silently turn a float32
+# backward pass into a float64 one (twice the time) after the first ReLU.
+defvjp(relu, lambda ans, h: lambda g: g * (ans > 0))
 
 
 def mlp_forward(layers, h):

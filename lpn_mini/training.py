@@ -9,6 +9,7 @@ import numpy as onp
 from autograd import value_and_grad
 from tqdm.auto import tqdm
 
+from .allocator import keep_freed_memory
 from .backend import get_module, to_device, to_host
 from .checkpoint import load_checkpoint, save_checkpoint
 from .evaluation import eval_tasks, evaluate, methods_of, search_options
@@ -116,6 +117,7 @@ def train(config, run_dir, resume=True, progress=True):
     the host).
     """
     xp = get_module(config.device)
+    keep_freed_memory()  # reuse the step's freed arrays instead of page-faulting them back
     os.makedirs(run_dir, exist_ok=True)
     ckpt_path = os.path.join(run_dir, "checkpoint.npz")
     metrics_path = os.path.join(run_dir, "metrics.jsonl")

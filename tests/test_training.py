@@ -173,3 +173,36 @@ def test_training_on_fixed_tiny_tasks_reaches_exact_match():
     assert np.mean(losses[-20:]) < 0.05 * np.mean(losses[:20])
     pred = leave_one_out_predict(params, x, y, num_steps=1, alpha=0.1)
     assert scores(pred, y)["exact_match"] == 1.0
+
+
+@pytest.mark.parametrize("search", [
+    dict(num_steps=0), dict(num_steps=1), dict(num_steps=1, stop_gradient=False),
+    dict(num_steps=2, optimizer="adam", clip_norm=1.0, best_of_trajectory=True),
+    dict(method="sample", noise=np.ones((3, 4, 5, 4), np.float32))],
+    ids=["K=0", "K=1", "K=1 no-sg", "adam+clip+best", "sample"])
+def test_a_float32_model_trains_in_float32(search):
+    """No silent float64 anywhere in the loss or its gradient (a float64 mask in a VJP once
+    made every float32 backward pass run in float64 at twice the cost)."""
+    rng = np.random.default_rng(0)
+    x, y = pattern_tasks(rng, 3, 4, 3, 2, 1.0, 4)
+    params = init_params(rng, (3, 3), 4, 4, (16, 16), dtype=np.float32)
+    eps = rng.standard_normal((3, 4, 4)).astype(np.float32)
+    loss, grads = autograd.value_and_grad(training_loss)(params, x, y, eps, alpha=0.1, **search)
+    assert np.asarray(loss).dtype == np.float32
+    assert {g.dtype for g in tree_leaves(grads)} == {np.dtype(np.float32)}
+
+
+def test_relu_gradient_is_the_positive_mask():
+    from lpn_mini.mlp import relu
+    h = np.array([-1.0, 0.0, 2.0], dtype=np.float32)
+    g = autograd.grad(lambda h: np.sum(relu(h) * np.array([3.0, 5.0, 7.0], np.float32)))(h)
+    assert g.tolist() == [0.0, 0.0, 7.0] and g.dtype == np.float32
+
+
+def test_keep_freed_memory_applies_once_on_glibc():
+    import platform
+    from lpn_mini.allocator import keep_freed_memory
+    applied = keep_freed_memory()
+    assert keep_freed_memory() is applied
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert applied is True
