@@ -21,9 +21,9 @@ things do not:
 2. A few of autograd's gradient rules (VJPs) build host arrays. The one the model cannot
    avoid is the VJP of ``sum`` (and ``mean``): it adds ``numpy.zeros(shape)`` to broadcast
    the incoming gradient, and every broadcasting ``+`` or ``*`` calls ``sum`` in its own
-   VJP. We re-register those two VJPs with a version that asks the gradient's own array
-   module for the zeros. It is the same function for NumPy arrays, so NumPy users see no
-   change (the float64 gradient checks of the test suite run through it).
+   VJP. We re-register those two VJPs with a version that broadcasts with ``broadcast_to``
+   (a view, made by the gradient's own array module). It gives the same numbers for NumPy
+   arrays, without the copy (the float64 gradient checks of the test suite run through it).
 3. Slicing: autograd's VJP of ``x[idx]`` scatters into host zeros with ``numpy.add.at``.
    The model slices in two places (the split first layer, and ``[mu, logvar]``), so we give
    slicing along one axis and its adjoint, zero-padding, as a pair of primitives that are
@@ -151,16 +151,17 @@ def register_device_array(array_type, xp):
 
 def _broadcast_back(g, shape, dtype, axis, keepdims):
     """Spread the gradient of a reduction back over the reduced axes: ``g`` reshaped to
-    keep the reduced axes as size 1, then broadcast to ``shape`` by adding zeros made by
-    ``g``'s own array module. Built from primitives, so it can be differentiated again."""
+    keep the reduced axes as size 1, then broadcast to ``shape``. ``broadcast_to`` makes a
+    read-only view (no copy; NumPy hands it to CuPy through ``__array_function__``), and it
+    is a primitive whose own VJP is a sum, so it can be differentiated again. (autograd's
+    version adds ``numpy.zeros(shape)`` instead: host memory, and a full-size copy.)"""
     if shape == ():
         return g, 1
     axes = range(len(shape)) if axis is None else ((axis,) if onp.ndim(axis) == 0 else axis)
     axes = [a % len(shape) for a in axes]
     kept = [1 if i in axes else n for i, n in enumerate(shape)]
     reps = int(onp.prod([shape[a] for a in axes]))
-    zeros = array_module(g).zeros(shape, dtype=dtype)
-    return anp.reshape(g, kept) + zeros, reps
+    return anp.broadcast_to(anp.reshape(g, kept), shape), reps
 
 
 def _sum_vjp(ans, x, axis=None, keepdims=False, dtype=None, **kwargs):
