@@ -414,10 +414,15 @@ def _git_commit():
 
 
 def environment():
-    import autograd
+    from importlib.metadata import PackageNotFoundError, version
+
     import matplotlib
+    try:
+        autograd_version = version("autograd")
+    except PackageNotFoundError:
+        autograd_version = "unknown"
     versions = {"python": platform.python_version(), "numpy": onp.__version__,
-                "autograd": getattr(autograd, "__version__", "unknown"),
+                "autograd": autograd_version,
                 "matplotlib": matplotlib.__version__, "lpn_mini": __version__,
                 "git_commit": _git_commit()}
     machine = {"cpu": _cpu_model(), "cores": os.cpu_count(), "gpu": _gpu(),
