@@ -193,31 +193,37 @@ def plot_ood(tables, path):
     plt.close(fig)
 
 
-def plot_landscapes(params, config, x, y, path, extent=3.0, resolution=61, num_steps=100):
+def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_steps=100):
     """For a 2-D latent: each task's specification log-likelihood over the latent plane, with
     the path test-time search takes from the encoder's guess (white circle) to its end (star).
 
-    x, y: ``(T, N, H, W)``, a few tasks. Returns per task the start and end log-likelihoods.
+    x, y: ``(T, N, H, W)``, a few tasks. extent: the half-width of the square drawn; by
+    default large enough for every path, with a margin. Returns per task the start and end
+    log-likelihoods and the path.
     """
     from .latent import ascent_path, specification_log_likelihood
     from .model import encode
     dec = params["decoder"]
     dtype = dec[0][0].dtype
-    ticks = onp.linspace(-extent, extent, resolution, dtype=dtype)
-    plane = onp.stack(onp.meshgrid(ticks, ticks), axis=-1).reshape(1, -1, 2)
-    fig, axes = plt.subplots(1, len(x), figsize=(4.2 * len(x), 3.8), squeeze=False)
-    out = []
-    for t, ax in enumerate(axes[0]):
+    paths = []
+    for t in range(len(x)):
         xt, yt = x[t:t + 1], y[t:t + 1]
         mask = onp.ones((1, xt.shape[1]), dtype=dtype)
-        surface = specification_log_likelihood(dec, xt, yt, plane, mask, config.likelihood)
-        surface = surface.reshape(resolution, resolution)
         mu, _ = encode(params["encoder"], xt, yt)
         zs, values = ascent_path(dec, xt, yt, mu.mean(axis=1, keepdims=True), mask,
                                  num_steps=num_steps, alpha=config.latent_lr,
                                  optimizer=config.latent_optimizer,
                                  clip_norm=config.latent_clip or None, reduce=config.likelihood)
-        zs, values = zs[:, 0, 0], values[:, 0, 0]                      # (K + 1, 2), (K + 1,)
+        paths.append((xt, yt, mask, zs[:, 0, 0], values[:, 0, 0]))    # (K + 1, 2), (K + 1,)
+    if extent is None:
+        extent = max(3.0, 1.25 * max(float(onp.abs(p[3]).max()) for p in paths))
+    ticks = onp.linspace(-extent, extent, resolution, dtype=dtype)
+    plane = onp.stack(onp.meshgrid(ticks, ticks), axis=-1).reshape(1, -1, 2)
+    fig, axes = plt.subplots(1, len(x), figsize=(4.2 * len(x), 3.8), squeeze=False)
+    out = []
+    for t, (ax, (xt, yt, mask, zs, values)) in enumerate(zip(axes[0], paths)):
+        surface = specification_log_likelihood(dec, xt, yt, plane, mask, config.likelihood)
+        surface = surface.reshape(resolution, resolution)
         floor = onp.percentile(surface, 5)  # the deep valleys would take all the colours
         cs = ax.contourf(ticks, ticks, onp.maximum(surface, floor), levels=30, cmap="viridis")
         fig.colorbar(cs, ax=ax, label="sum_i log p(y_i | x_i, z)")

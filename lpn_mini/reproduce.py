@@ -524,8 +524,13 @@ def _write_latent2d(record, summaries, out_dir, seeds):
     from .evaluation import eval_tasks
     from .plotting import plot_landscapes, plot_latent_plane
     params, config = _params_of(summaries[0])
+    from .model import encode
     x, y = eval_tasks(config)
-    plot_latent_plane(params, x[0, 0], os.path.join(out_dir, "latent_plane.png"))
+    # Draw the part of the plane where the encoder puts the evaluation tasks.
+    mu, _ = encode(params["encoder"], x, y)
+    extent = float(onp.ceil(onp.percentile(onp.abs(mu.mean(axis=1)), 98)))
+    plot_latent_plane(params, x[0, 0], os.path.join(out_dir, "latent_plane.png"),
+                      extent=max(extent, 1.0))
     paths = plot_landscapes(params, config, x[:3], y[:3], os.path.join(out_dir, "landscapes.png"))
     record.update(table=aggregate(summaries), ascent=paths)
     from .evaluation import markdown_table
