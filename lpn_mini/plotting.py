@@ -210,11 +210,16 @@ def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_
         xt, yt = x[t:t + 1], y[t:t + 1]
         mask = onp.ones((1, xt.shape[1]), dtype=dtype)
         mu, _ = encode(params["encoder"], xt, yt)
-        zs, values = ascent_path(dec, xt, yt, mu.mean(axis=1, keepdims=True), mask,
+        # Three searches per task: from the encoder's guess (Algorithm 1), and for contrast
+        # from the prior's mean z = 0 and from a fixed point across the plane.
+        starts = onp.concatenate([mu.mean(axis=1, keepdims=True),
+                                  onp.zeros((1, 1, 2), dtype),
+                                  -2.0 * mu.mean(axis=1, keepdims=True)], axis=1)  # (1, 3, 2)
+        zs, values = ascent_path(dec, xt, yt, starts, mask,
                                  num_steps=num_steps, alpha=config.latent_lr,
                                  optimizer=config.latent_optimizer,
                                  clip_norm=config.latent_clip or None, reduce=config.likelihood)
-        paths.append((xt, yt, mask, zs[:, 0, 0], values[:, 0, 0]))    # (K + 1, 2), (K + 1,)
+        paths.append((xt, yt, mask, zs[:, 0], values[:, 0]))    # (K + 1, 3, 2), (K + 1, 3)
     if extent is None:
         extent = max(3.0, 1.25 * max(float(onp.abs(p[3]).max()) for p in paths))
     ticks = onp.linspace(-extent, extent, resolution, dtype=dtype)
@@ -227,16 +232,23 @@ def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_
         floor = onp.percentile(surface, 5)  # the deep valleys would take all the colours
         cs = ax.contourf(ticks, ticks, onp.maximum(surface, floor), levels=30, cmap="viridis")
         fig.colorbar(cs, ax=ax, label="sum_i log p(y_i | x_i, z)")
-        ax.plot(zs[:, 0], zs[:, 1], "w.-", markersize=3, linewidth=1)
-        ax.plot(*zs[0], "wo", markersize=9, fillstyle="none")
-        ax.plot(*zs[values.argmax()], "r*", markersize=12)
+        for m, (colour, label) in enumerate((("white", "from the encoder's guess"),
+                                            ("red", "from z = 0"), ("orange", "from elsewhere"))):
+            ax.plot(zs[:, m, 0], zs[:, m, 1], ".-", color=colour, markersize=3, linewidth=1,
+                    label=label if t == 0 else None)
+            ax.plot(*zs[0, m], "o", color=colour, markersize=8, fillstyle="none")
+            ax.plot(*zs[values[:, m].argmax(), m], "*", color=colour, markersize=12)
         ax.set_xlim(-extent, extent)
         ax.set_ylim(-extent, extent)
-        ax.set_title(f"task {t}: {values[0]:.1f} -> {values.max():.1f}", fontsize=9)
+        ax.set_title(f"task {t}: encoder's guess {values[0, 0]:.1f} -> {values[:, 0].max():.1f}",
+                     fontsize=9)
         ax.set_xlabel("z[0]")
         ax.set_ylabel("z[1]")
-        out.append(dict(task=t, steps=num_steps, start=float(values[0]),
-                        end=float(values.max()), path=zs.tolist()))
+        out.append(dict(task=t, steps=num_steps, start=float(values[0, 0]),
+                        end=float(values[:, 0].max()), path=zs[:, 0].tolist(),
+                        from_zero=[float(values[0, 1]), float(values[:, 1].max())],
+                        from_elsewhere=[float(values[0, 2]), float(values[:, 2].max())]))
+    axes[0, 0].legend(fontsize=7, loc="lower left", facecolor="#777777")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -538,7 +538,10 @@ def _write_latent2d(record, summaries, out_dir, seeds):
              "Gradient ascent on the specification log-likelihood of 3 evaluation tasks "
              f"({config.latent_optimizer}, lr {config.latent_lr}, {paths[0]['steps']} steps):", ""]
     for p in paths:
-        lines.append(f"- task {p['task']}: log-likelihood {p['start']:.2f} -> {p['end']:.2f}")
+        lines.append(f"- task {p['task']}: from the encoder's guess {p['start']:.2f} -> "
+                     f"{p['end']:.2f}; from z = 0 {p['from_zero'][0]:.2f} -> "
+                     f"{p['from_zero'][1]:.2f}; from elsewhere {p['from_elsewhere'][0]:.2f} -> "
+                     f"{p['from_elsewhere'][1]:.2f}")
     return "\n".join(lines)
 
 
