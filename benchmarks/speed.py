@@ -106,13 +106,17 @@ def matmul_peak(dtype, size=2048, repeats=5):
     return 2 * size ** 3 / statistics.median(times)
 
 
-def time_interleaved(fns, repeats, warmup=2):
+def time_interleaved(fns, repeats, warmup=2, settle=0.2):
     for f in fns.values():
         for _ in range(warmup):
             f()
     names, times = list(fns), {k: [] for k in fns}
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
+            # Let the previous implementation's thread pools fall asleep first: OpenMP,
+            # Eigen and OpenBLAS workers spin-wait for a while after their last job, and
+            # would steal the cores from whichever implementation runs next.
+            time.sleep(settle)
             t = time.perf_counter()
             fns[name]()
             times[name].append(time.perf_counter() - t)

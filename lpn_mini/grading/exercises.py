@@ -69,6 +69,7 @@ Hint: a KL divergence is never negative, and it is 0 exactly at mu = 0, logvar =
     Exercise(5, "log_likelihood", "Cross-entropy and the log-likelihood (eq. 9)",
              (("lpn_mini.losses", "log_softmax"), ("lpn_mini.losses", "log_likelihood")),
              "import autograd.numpy as np\nfrom autograd.tracer import getval\n\n"
+             "from lpn_mini.losses import max_colours, sum_colours\n"
              "from lpn_mini.model import decode, one_hot_cells\n",
              """\
 Eq. 9: log p_theta(y | x, z), the decoder's log-probability of the true output grid. Every
@@ -78,6 +79,8 @@ log-softmax of the logits at the true colour (a cross-entropy with the sign flip
 First `log_softmax(logits)`: (..., C) -> (..., C), numerically stable: subtract the
 maximum before exponentiating (it cancels), so logits of 1e4 give no overflow; since it
 cancels, it may be a constant for autograd (`getval(logits)` strips autograd's box).
+`np.max(..., axis=-1)` and `np.sum(..., axis=-1)` are right; `max_colours` and
+`sum_colours` (imported above) compute the same, faster, and are what the library uses.
 Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
 -> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
 Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
