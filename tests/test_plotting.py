@@ -20,7 +20,20 @@ def test_figures_are_written(tmp_path):
     plot_latent_plane(params, x[0, 0], str(tmp_path / "l.png"), resolution=3)
     for name in ("p.png", "a.png", "l.png"):
         assert os.path.getsize(tmp_path / name) > 1000
-    assert len(ARC_COLORS) == 10
+    assert len(ARC_COLORS) == 11  # ARC's 10 colours, then white for the ARC padding colour
+
+
+def test_each_colour_is_drawn_in_its_own_palette_entry():
+    """Colour c is painted ARC_COLORS[c]: 9 stays maroon (not clipped), 10 is white."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+    from lpn_mini.plotting import draw_grid
+    fig, ax = plt.subplots()
+    draw_grid(ax, np.arange(11).reshape(1, 11))
+    image = ax.get_images()[0]
+    drawn = image.cmap(image.norm(np.arange(11)))
+    plt.close(fig)
+    assert np.allclose(drawn, [to_rgba(c) for c in ARC_COLORS])
 
 
 def test_latent_plane_needs_a_two_d_latent(tmp_path):

@@ -219,3 +219,16 @@ def test_arc_scores():
     assert shape.tolist() == [True, True]
     pred[1, 5, 5] = 3      # paints outside the grid: wrong shape
     assert arc.problem_scores(pred, target)[2].tolist() == [True, False]
+
+
+def test_paper_scale_runs_end_to_end_when_shrunk(tmp_path):
+    """The --scale paper path (10 x 10 grids, 4 x 4 patterns, latent 32) really runs; only
+    the budget is cut here, which is what a GPU run would not do."""
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    assert main(["reproduce", "ood", "--scale", "paper", "--seeds", "1", "--out", str(out),
+                 "--runs-dir", str(runs), "--set", "steps=2", "--set", "batch_size=4",
+                 "--set", "eval_tasks=4", "--set", "eval_grad_steps=0,1"]) == 0
+    record = json.loads((out / "results.json").read_text())
+    config = record["configs"]["Grad 1"]
+    assert (config["grid_size"], config["pattern_size"], config["latent_dim"]) == (10, 4, 32)
+    assert record["scale"] == "paper" and record["budget"]["steps"] == 2
