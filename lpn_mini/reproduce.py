@@ -31,6 +31,7 @@ import numpy as onp
 from tqdm.auto import tqdm
 
 from . import __version__
+from .backend import get_module, to_device
 from .config import Config, config_from_dict, make_config, with_overrides
 from .evaluation import PAPER_TABLE1, evaluate, training_label
 
@@ -176,8 +177,9 @@ def run_job(job):
         metrics = [json.loads(line) for line in f if line.strip()]
     t1 = time.perf_counter()
     results = {}
+    device_params = to_device(params, get_module(config.device))  # evaluate where it trained
     for name, eval_overrides in job.evaluations.items():
-        results[name], _ = evaluate(params, with_overrides(config, eval_overrides))
+        results[name], _ = evaluate(device_params, with_overrides(config, eval_overrides))
     extra = {}
     if job.experiment == "arc":
         extra = _arc_evaluation(params, config)

@@ -3,6 +3,7 @@ logic, resuming, parallel workers, and the ARC data handling."""
 import json
 import os
 
+import numpy as np
 import numpy as onp
 import pytest
 
@@ -232,3 +233,26 @@ def test_paper_scale_runs_end_to_end_when_shrunk(tmp_path):
     config = record["configs"]["Grad 1"]
     assert (config["grid_size"], config["pattern_size"], config["latent_dim"]) == (10, 4, 32)
     assert record["scale"] == "paper" and record["budget"]["steps"] == 2
+
+
+def test_a_gpu_run_is_trained_and_evaluated_on_the_device(tmp_path, monkeypatch):
+    """On the fake GPU: the same numbers as the CPU run, and evaluation sees device arrays."""
+    import lpn_mini.reproduce as reproduce_module
+    from lpn_mini import backend
+    from lpn_mini.fake_device import FakeDeviceArray, fake_xp
+    real = backend.get_module
+    fake = lambda device: fake_xp if device == "gpu" else real(device)  # noqa: E731
+    monkeypatch.setattr("lpn_mini.training.get_module", fake)
+    monkeypatch.setattr("lpn_mini.reproduce.get_module", fake)
+    seen = []
+    real_evaluate = reproduce_module.evaluate
+
+    def spy(params, config, *a, **k):
+        seen.append(type(params["decoder"][0][0]))
+        return real_evaluate(params, config, *a, **k)
+    monkeypatch.setattr(reproduce_module, "evaluate", spy)
+    cpu = run_job(plan("table1", quick=True, runs_dir=str(tmp_path / "cpu"))[1])
+    gpu = run_job(plan("table1", quick=True, runs_dir=str(tmp_path / "gpu"),
+                       overrides=["device=gpu"])[1])
+    assert seen == [np.ndarray, FakeDeviceArray]
+    assert gpu["results"] == cpu["results"]
