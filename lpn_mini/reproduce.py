@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import platform
 import subprocess
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -32,8 +31,8 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .backend import get_module, to_device
-from .config import Config, config_from_dict, make_config, with_overrides
-from .evaluation import PAPER_TABLE1, evaluate, training_label
+from .config import PRESETS, config_from_dict, make_config, with_overrides
+from .evaluation import PAPER_TABLE1, evaluate
 
 EXPERIMENTS = ("table1", "ood", "latent2d", "arc")
 SCALES = ("laptop", "paper")
@@ -99,10 +98,10 @@ def base_config(experiment, scale="laptop", quick=False, overrides=()):
         preset = {"table1": "paper" if scale == "paper" else "small", "ood": "ood",
                   "latent2d": "latent2d"}[experiment]
         config = make_config(preset)
-        if experiment == "ood" and scale == "paper":
-            config = with_overrides(config, ["grid_size=10", "pattern_size=4", "latent_dim=32",
-                                             "steps=20000", "batch_size=128", "lr=4e-4",
-                                             "weight_decay=0.01", "eval_tasks=1024"])
+        if experiment == "ood" and scale == "paper":  # the paper preset with the ood keys
+            config = make_config("paper", overrides=[
+                f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
+                for k, v in PRESETS["ood"].items()])
         quick_set = QUICK + (["latent_dim=2"] if experiment == "latent2d" else [])
         if experiment == "table1":
             quick_set = quick_set + ["eval_samples=50"]
@@ -218,7 +217,7 @@ def _one_blas_thread():
                 os.environ[k] = v
 
 
-def run_jobs(jobs, num_workers=1, echo=print):
+def run_jobs(jobs, num_workers=1):
     """Run every job (longest first), ``num_workers`` at a time; summaries in plan order."""
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
     summaries = [None] * len(jobs)
@@ -453,7 +452,7 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
          f"{base.batch_size} tasks, {base.grid_size}x{base.grid_size} grids, {seeds} seed(s), "
          f"{jobs} worker(s) -> {out_dir}")
     t0 = time.perf_counter()
-    summaries = run_jobs(job_list, jobs, echo)
+    summaries = run_jobs(job_list, jobs)
     versions, machine = environment()
     record = dict(experiment=experiment, scale=scale, quick=quick,
                   command=command or f"lpn-mini reproduce {experiment}", seeds=list(range(seeds)),
@@ -463,7 +462,8 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
                               pairs_seen=base.steps * base.batch_size * base.num_pairs),
                   configs={j.label: {k: v for k, v in j.config.items() if k != "seed"}
                            for j in job_list},
-                  runs=[{k: v for k, v in s.items() if k not in ("config", "loss_curve")}
+                  runs=[{k: v for k, v in s.items()  # the per-problem ARC rows go in once, below
+                         if k not in ("config", "loss_curve", "problems", "copy_baseline")}
                         for s in summaries],
                   versions=versions, machine=machine)
     table = WRITERS[experiment](record, summaries, out_dir, seeds)
@@ -523,7 +523,7 @@ def _write_ood(record, summaries, out_dir, seeds):
 
 
 def _write_latent2d(record, summaries, out_dir, seeds):
-    from .evaluation import eval_tasks
+    from .evaluation import eval_tasks, markdown_table
     from .plotting import plot_landscapes, plot_latent_plane
     params, config = _params_of(summaries[0])
     from .model import encode
@@ -535,7 +535,6 @@ def _write_latent2d(record, summaries, out_dir, seeds):
                       extent=max(extent, 1.0))
     paths = plot_landscapes(params, config, x[:3], y[:3], os.path.join(out_dir, "landscapes.png"))
     record.update(table=aggregate(summaries), ascent=paths)
-    from .evaluation import markdown_table
     lines = [markdown_table({summaries[0]["label"]: summaries[0]["results"]["test"]}), "",
              "Gradient ascent on the specification log-likelihood of 3 evaluation tasks "
              f"({config.latent_optimizer}, lr {config.latent_lr}, {paths[0]['steps']} steps):", ""]
