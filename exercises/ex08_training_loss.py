@@ -6,15 +6,17 @@ and return the mean over tasks and pairs of -log p(y_i | x_i, z'_i) + beta * KL_
 
 Shapes: x, y (B, N, H, W); eps (B, N, d) -> a scalar.
 Hint: every piece exists in the library: `encode`, `reparameterize`, `leave_one_out_mean`,
-`search_latents(dec, x, y, z_prime, leave_one_out_mask(N), num_steps=..., alpha=...,
-stop_gradient=..., reduce=..., **search_options)`, `log_likelihood`, `kl_divergence`.
+`search_latents(dec, x, y, z_prime, LEAVE_ONE_OUT, num_steps=..., alpha=...,
+stop_gradient=..., reduce=..., **search_options)` (LEAVE_ONE_OUT scores latent i on the
+pairs j != i; `leave_one_out_mask(N)` means the same, slower), `log_likelihood`,
+`kl_divergence`.
 
 Check your work:  lpn-mini grade exercises/ex08_training_loss.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
 """
 import autograd.numpy as np
 
-from lpn_mini.latent import (leave_one_out_mask, leave_one_out_mean, reparameterize,
+from lpn_mini.latent import (LEAVE_ONE_OUT, leave_one_out_mean, reparameterize,
                              search_latents)
 from lpn_mini.losses import kl_divergence, log_likelihood
 from lpn_mini.model import check_batch, encode

@@ -11,7 +11,7 @@ The package reads like the method section of the paper:
 - ``inference``  test-time search (Algorithm 1) and leave-one-out prediction
 """
 from .inference import infer_latent, leave_one_out_predict, predict, scores
-from .latent import (latent_ascent_step, latent_gradient_ascent, latent_random_search, leave_one_out_mask,
+from .latent import (LEAVE_ONE_OUT, latent_ascent_step, latent_gradient_ascent, latent_random_search, leave_one_out_mask,
                      leave_one_out_mean, reparameterize, search_latents,
                      specification_log_likelihood, without_gradient)
 from .losses import kl_divergence, log_likelihood, log_softmax

@@ -8,7 +8,7 @@ import autograd.numpy as np
 import numpy as onp
 
 from .backend import array_module, to_host
-from .latent import leave_one_out_mask, leave_one_out_mean, reparameterize, search_latents
+from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from .model import check_batch, decode, encode
 from .tasks import check_grids
 
@@ -53,8 +53,7 @@ def leave_one_out_predict(params, x, y, eps=None, **search_options):
     mu, logvar = encode(params["encoder"], x, y)                        # (B, N, d)
     z = mu if eps is None else reparameterize(mu, logvar, eps)          # z_i ~ q_phi(z | x_i, y_i)
     z_prime = leave_one_out_mean(z)                                     # (B, N, d)
-    z_prime = search_latents(params["decoder"], x, y, z_prime,
-                             leave_one_out_mask(x.shape[1], z.dtype, like=z), **search_options)
+    z_prime = search_latents(params["decoder"], x, y, z_prime, LEAVE_ONE_OUT, **search_options)
     logits = decode(params["decoder"], x, z_prime)                      # (B, N, H, W, C)
     return array_module(logits).argmax(logits, axis=-1)                 # (B, N, H, W)
 

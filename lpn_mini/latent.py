@@ -65,15 +65,41 @@ def leave_one_out_mask(N, dtype=np.float64, like=None):
     return 1.0 - array_module(like).eye(N, dtype=dtype)
 
 
+# The mask of training, given by name: latent i is scored on the pairs j != i (M = N). It
+# means the same as ``leave_one_out_mask(N)``, but the pairs that mask would multiply by
+# zero are never decoded: with N = 4 that is a quarter of the latent search's work.
+LEAVE_ONE_OUT = "leave-one-out"
+
+
+def other_pairs(N, like=None):
+    """``(N, N - 1)`` ints: row i lists the pairs j != i, in order (``[[1, 2], [0, 2], [0, 1]]``
+    for N = 3). like: an array whose module (host or device) the index is made by."""
+    xp = array_module(like)
+    j = xp.arange(N - 1)
+    i = xp.arange(N)[:, None]
+    return j + (j >= i)  # skip over i itself
+
+
 def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
     """How well each latent explains the specification pairs: sum_j mask_mj log p(y_j | x_j, z_m).
 
     x, y: int ``(B, N, H, W)``, the pairs of each task.
     z:    ``(B, M, d)``, M latents per task to score.
-    mask: ``(M, N)`` weights; ``leave_one_out_mask(N)`` for training (latent i is scored on
-          the pairs j != i), all ones for test-time search over all specification pairs.
+    mask: ``(M, N)`` weights, all ones for test-time search over all specification pairs;
+          or ``LEAVE_ONE_OUT`` for training (M = N, latent i is scored on the pairs j != i:
+          the numbers of ``leave_one_out_mask(N)``, with a quarter less work at N = 4).
     Returns ``(B, M)``.
     """
+    if isinstance(mask, str):
+        if mask != LEAVE_ONE_OUT:
+            raise ValueError(f"mask must be an (M, N) array or LEAVE_ONE_OUT, got {mask!r}.")
+        if z.shape[1] != x.shape[1]:
+            raise ValueError(f"the leave-one-out mask scores one latent per pair: z has "
+                             f"{z.shape[1]} latents per task for {x.shape[1]} pairs.")
+        others = other_pairs(x.shape[1], like=x)                  # (N, N - 1)
+        ll = log_likelihood(decoder_params, x[:, others], y[:, others], np.expand_dims(z, 2),
+                            reduce)                              # (B, N, N - 1): x_j, j != i, under z_i
+        return np.sum(ll, axis=-1)
     ll = log_likelihood(decoder_params, x[:, None], y[:, None], np.expand_dims(z, 2),
                         reduce)                                  # (B, M, N): x (B,1,N), z (B,M,1)
     return np.sum(ll * mask, axis=-1)
@@ -219,6 +245,8 @@ def latent_random_search(decoder_params, x, y, z_prime, mask, noise, *, scale=1.
     xp = array_module(noise)
     offsets = xp.concatenate([xp.zeros_like(noise[:, :, :1]), scale * noise], axis=2)  # (B, M, S + 1, d)
     cand = np.expand_dims(z_prime, 2) + offsets                            # z' itself comes first
+    if isinstance(mask, str):  # LEAVE_ONE_OUT as the array it stands for
+        mask = leave_one_out_mask(x.shape[1], noise.dtype, like=noise)
     flat_mask = xp.repeat(mask, S + 1, axis=0)                             # (M * (S + 1), N)
     values = specification_log_likelihood(without_gradient(decoder_params), x, y,
                                           without_gradient(np.reshape(cand, (B, M * (S + 1), d))),

@@ -13,7 +13,7 @@ from .allocator import keep_freed_memory
 from .backend import get_module, to_device, to_host
 from .checkpoint import load_checkpoint, save_checkpoint
 from .evaluation import eval_tasks, evaluate, methods_of, search_options
-from .latent import leave_one_out_mask, leave_one_out_mean, reparameterize, search_latents
+from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from .losses import kl_divergence, log_likelihood
 from .model import check_batch, encode, init_params
 from .optim import adam_init, adam_update, clip_by_global_norm
@@ -41,13 +41,12 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
         check_batch(params, x, y, eps)
     ### BEGIN SOLUTION
     enc, dec = params["encoder"], params["decoder"]
-    N = x.shape[1]
     mu, logvar = encode(enc, x, y)                       # (B, N, d)   line 4: q_phi(z | x_i, y_i)
     z = reparameterize(mu, logvar, eps)                  # (B, N, d)   lines 4-6
     z_prime = leave_one_out_mean(z)                      # (B, N, d)   lines 7-8
-    z_prime = search_latents(dec, x, y, z_prime, leave_one_out_mask(N, mu.dtype, like=mu),
-                             num_steps=num_steps, alpha=alpha, stop_gradient=stop_gradient,
-                             reduce=reduce, **search_options)          # lines 9-11
+    z_prime = search_latents(dec, x, y, z_prime, LEAVE_ONE_OUT, num_steps=num_steps,
+                             alpha=alpha, stop_gradient=stop_gradient, reduce=reduce,
+                             **search_options)                         # lines 9-11
     rec = -log_likelihood(dec, x, y, z_prime, reduce)    # (B, N)      line 12, eq. 9
     kl = kl_divergence(mu, logvar)                       # (B, N)      line 12, eq. 10
     return np.mean(rec + beta * kl)                      # line 14: mean over pairs and tasks

@@ -73,11 +73,10 @@ def test_sample_training_and_inference_on_the_fake_device_match_numpy():
 
 
 def test_a_host_array_in_a_differentiated_path_fails_loudly(monkeypatch):
-    """If library code made a host array (numpy.eye here) where the device's belongs,
-    the fake device must refuse, as CuPy would."""
+    """If library code made a host array where the device's belongs (here: one-hot inputs
+    made by NumPy whatever the grids' module), the fake device must refuse, as CuPy would."""
     _, params, x, y, eps = small_problem()
-    monkeypatch.setattr(lpn_mini.training, "leave_one_out_mask",
-                        lambda N, dtype, like=None: 1.0 - np.eye(N, dtype=dtype))
+    monkeypatch.setattr(lpn_mini.model, "array_module", lambda *arrays: np)
     with pytest.raises(TypeError):
         autograd.grad(training_loss)(*on_fake(params, x, y, eps), num_steps=1, alpha=0.1)
     training_loss(params, x, y, eps, num_steps=1, alpha=0.1)  # while NumPy cannot tell

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 from autograd.test_util import check_grads
 
-from lpn_mini import (latent_ascent_step, latent_gradient_ascent, latent_random_search, leave_one_out_mask,
-                      leave_one_out_mean, log_likelihood, reparameterize,
+from lpn_mini import (LEAVE_ONE_OUT, latent_ascent_step, latent_gradient_ascent, latent_random_search,
+                      leave_one_out_mask, leave_one_out_mean, log_likelihood, reparameterize,
                       specification_log_likelihood)
+from lpn_mini.latent import other_pairs
 
 from helpers import D, close, small_problem
 
@@ -46,6 +47,49 @@ def test_leave_one_out_never_sees_its_own_latent():
 def test_leave_one_out_needs_two_pairs():
     with pytest.raises(ValueError, match="at least 2 pairs"):
         leave_one_out_mean(np.zeros((3, 1, 2)))
+
+
+def test_other_pairs_lists_every_pair_but_its_own():
+    assert other_pairs(2).tolist() == [[1], [0]]
+    assert other_pairs(4).tolist() == [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]
+
+
+@pytest.mark.parametrize("N", [2, 3, 5])
+def test_leave_one_out_by_name_is_the_leave_one_out_mask(N):
+    """LEAVE_ONE_OUT skips the masked pairs instead of decoding them: same values, same
+    gradients for z and for every decoder parameter, also second order in z."""
+    rng, params, x, y, _ = small_problem(B=2, N=N)
+    z = rng.standard_normal((2, N, D))
+    dec = params["decoder"]
+    for reduce in ("sum", "mean"):
+        fast = lambda dec, z: specification_log_likelihood(dec, x, y, z, LEAVE_ONE_OUT, reduce)
+        dense = lambda dec, z: specification_log_likelihood(dec, x, y, z, leave_one_out_mask(N),
+                                                             reduce)
+        np.testing.assert_allclose(fast(dec, z), dense(dec, z), rtol=1e-12)
+        weights = rng.standard_normal((2, N))  # a generic outer gradient, not all ones
+        for argnum in (0, 1):
+            g_fast = autograd.grad(lambda *a: np.sum(weights * fast(*a)), argnum)(dec, z)
+            g_dense = autograd.grad(lambda *a: np.sum(weights * dense(*a)), argnum)(dec, z)
+            for a, b in zip(_leaves(g_fast), _leaves(g_dense), strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    check_grads(lambda z: specification_log_likelihood(dec, x, y, z, LEAVE_ONE_OUT),
+                modes=["rev"], order=2)(z)
+
+
+def _leaves(tree):
+    if isinstance(tree, (list, tuple)):
+        return [leaf for t in tree for leaf in _leaves(t)]
+    return [tree]
+
+
+def test_leave_one_out_by_name_wants_one_latent_per_pair():
+    rng, params, x, y, _ = small_problem(B=2, N=3)
+    with pytest.raises(ValueError, match="one latent per pair"):
+        specification_log_likelihood(params["decoder"], x, y, rng.standard_normal((2, 1, D)),
+                                     LEAVE_ONE_OUT)
+    with pytest.raises(ValueError, match="LEAVE_ONE_OUT"):
+        specification_log_likelihood(params["decoder"], x, y, rng.standard_normal((2, 3, D)),
+                                     "leave_one_out")
 
 
 def test_specification_likelihood_respects_the_mask():

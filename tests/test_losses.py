@@ -100,3 +100,15 @@ def test_kl_gradient():
     shape = np.shape(kl_divergence(mu, logvar))
     assert shape == (3,), f"KL: expected shape (3,) for mu of shape (3, 4), got shape {shape}."
     check_grads(kl_divergence, modes=["rev"], order=2)(mu, logvar)
+
+
+def test_hand_written_gradients_of_the_colour_primitives():
+    """log_softmax and sum_colours are autograd primitives with VJPs written by hand; both
+    must match finite differences, to second order (training without stop-gradient
+    differentiates through them twice)."""
+    from lpn_mini.losses import sum_colours
+    logits = np.random.default_rng(3).standard_normal((2, 3, 4, C))
+    check_grads(log_softmax, modes=["rev"], order=2)(logits)
+    check_grads(lambda a: sum_colours(a) ** 2, modes=["rev"], order=2)(logits)
+    check_grads(lambda a: sum_colours(a, keepdims=True) * a, modes=["rev"], order=2)(logits)
+    close(sum_colours(logits), np.sum(logits, axis=-1), "sum_colours", rtol=1e-12)

@@ -108,7 +108,7 @@ default): compute it from `without_gradient(...)` copies of the parameters and o
 Hint: `autograd.grad(f)(z)` differentiates a scalar function f at z."""),
     Exercise(8, "training_loss", "The full training loss (Algorithm 2)",
              (("lpn_mini.training", "training_loss"),),
-             "import autograd.numpy as np\n\nfrom lpn_mini.latent import (leave_one_out_mask, "
+             "import autograd.numpy as np\n\nfrom lpn_mini.latent import (LEAVE_ONE_OUT, "
              "leave_one_out_mean, reparameterize,\n                             search_latents)\n"
              "from lpn_mini.losses import kl_divergence, log_likelihood\n"
              "from lpn_mini.model import check_batch, encode\n", """\
@@ -118,8 +118,10 @@ and return the mean over tasks and pairs of -log p(y_i | x_i, z'_i) + beta * KL_
 
 Shapes: x, y (B, N, H, W); eps (B, N, d) -> a scalar.
 Hint: every piece exists in the library: `encode`, `reparameterize`, `leave_one_out_mean`,
-`search_latents(dec, x, y, z_prime, leave_one_out_mask(N), num_steps=..., alpha=...,
-stop_gradient=..., reduce=..., **search_options)`, `log_likelihood`, `kl_divergence`."""),
+`search_latents(dec, x, y, z_prime, LEAVE_ONE_OUT, num_steps=..., alpha=...,
+stop_gradient=..., reduce=..., **search_options)` (LEAVE_ONE_OUT scores latent i on the
+pairs j != i; `leave_one_out_mask(N)` means the same, slower), `log_likelihood`,
+`kl_divergence`."""),
     Exercise(9, "adam_update", "Adam, by hand", (("lpn_mini.optim", "adam_update"),),
              "import numpy as onp\n\nfrom lpn_mini.optim import tree_map\n", """\
 Algorithm 2, line 15 uses Adam (AdamW when weight_decay > 0) to update phi and theta.
@@ -160,8 +162,17 @@ def by_slug(slug):
 
 
 def function_source(module, name):
-    """The source of ``module.name`` exactly as written in the library, markers included."""
-    return inspect.getsource(getattr(importlib.import_module(module), name))
+    """The source of ``module.name`` as written in the library, markers included, without
+    decorators: a library function may be an autograd ``@primitive`` with a gradient written
+    by hand (``losses.log_softmax``); the student writes the plain function, and autograd
+    traces it."""
+    function = getattr(importlib.import_module(module), name)
+    function = getattr(function, "fun", function)  # an autograd primitive keeps the original in .fun
+    source = inspect.getsource(function)
+    lines = source.splitlines(keepends=True)
+    while lines and lines[0].lstrip().startswith("@"):
+        lines.pop(0)
+    return "".join(lines)
 
 
 def strip_solution(source, name):
