@@ -80,7 +80,7 @@ def encode(encoder_params, x, y):
     # W0[:n_grid] and W0[n_grid:], written with take_range so that they also differentiate
     # on GPU arrays (see backend.py).
     first = (dense(one_hot(x, C, W0.dtype), take_range(W0, 0, n_grid), b0)
-             + dense(one_hot(y, C, W0.dtype), take_range(W0, n_grid, 2 * n_grid), 0.0))  # (..., h)
+             + dense(one_hot(y, C, W0.dtype), take_range(W0, n_grid, 2 * n_grid)))    # (..., h)
     out = mlp_forward_from_first(encoder_params, first)  # (..., 2 d)
     d, last = out.shape[-1] // 2, out.ndim - 1
     return take_range(out, 0, d, last), take_range(out, d, 2 * d, last)
@@ -101,7 +101,7 @@ def decode(decoder_params, x, z):
     n_grid = H * W * C
     rows = W0.shape[0]
     first = (dense(one_hot(x, C, W0.dtype), take_range(W0, 0, n_grid), b0)   # (..., h) once per x
-             + dense(z, take_range(W0, n_grid, rows), 0.0))                  # (..., h) once per z
+             + dense(z, take_range(W0, n_grid, rows)))                       # (..., h) once per z
     logits = mlp_forward_from_first(decoder_params, first)     # (..., H * W * C)
     return np.reshape(logits, logits.shape[:-1] + (H, W, C))
 
