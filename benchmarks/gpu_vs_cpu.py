@@ -13,13 +13,12 @@ import os
 import platform
 import time
 
-import autograd
 import numpy as np
 
 from lpn_mini.backend import get_module, to_device
 from lpn_mini.config import make_config
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm
-from lpn_mini.training import new_params, step_randomness, training_loss
+from lpn_mini.training import loss_and_grad, new_params, step_randomness
 
 CONFIGS = {
     "small": ["grid_size=4", "pattern_size=2", "batch_size=64", "latent_dim=8"],
@@ -31,7 +30,6 @@ def step_timer(config, xp):
     """A function that runs one training step on ``xp``'s device and returns its seconds."""
     params = to_device(new_params(config), xp)
     state = adam_init(params)
-    loss_and_grad = autograd.value_and_grad(training_loss)
     counter = [0]
 
     def one_step():

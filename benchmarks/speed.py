@@ -60,16 +60,14 @@ def make_inputs(config, dtype, seed=0):
 
 def step_functions(config, dtype, case, which=("lpn-mini", "jax", "torch")):
     """``{name: zero-argument function running one step to completion}``."""
-    import autograd
-    from lpn_mini.training import training_loss
+    from lpn_mini.training import loss_and_grad  # what the training loop runs
     K, sg = CASES[case]
     C = CONFIGS[config][4]
     params, x, y, eps = make_inputs(config, dtype)
     fns = {}
     if "lpn-mini" in which:
-        f = autograd.value_and_grad(training_loss)
-        fns["lpn-mini"] = lambda: f(params, x, y, eps, num_steps=K, alpha=ALPHA, beta=BETA,
-                                    stop_gradient=sg, check=False)
+        fns["lpn-mini"] = lambda: loss_and_grad(params, x, y, eps, num_steps=K, alpha=ALPHA,
+                                                beta=BETA, stop_gradient=sg, check=False)
     if "jax" in which:
         import jax
         jax.config.update("jax_enable_x64", True)

@@ -25,6 +25,12 @@ def tree_leaves(tree):
     return [tree]
 
 
+def tree_unflatten(like, leaves):
+    """The nested structure of ``like`` holding ``leaves`` (in ``tree_leaves`` order) instead."""
+    leaves = iter(leaves)
+    return tree_map(lambda _: next(leaves), like)
+
+
 def global_norm(tree):
     """sqrt of the sum of squares of every entry of every array in ``tree``."""
     return float(onp.sqrt(sum(float(onp.sum(onp.square(g))) for g in tree_leaves(tree))))

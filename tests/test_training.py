@@ -206,3 +206,22 @@ def test_keep_freed_memory_applies_once_on_glibc():
     assert keep_freed_memory() is applied
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert applied is True
+
+
+@pytest.mark.parametrize("search", [dict(num_steps=0), dict(num_steps=2, alpha=0.1),
+                                    dict(num_steps=1, alpha=0.1, stop_gradient=False)])
+def test_loss_and_grad_is_value_and_grad_of_the_training_loss(search):
+    """The training loop's flat-list differentiation gives autograd's numbers for the nested
+    structure, in the same structure (up to the order in which a parameter's gradient
+    contributions are summed: without stop-gradient a weight gets several)."""
+    from lpn_mini.training import loss_and_grad
+    _, params, x, y, eps = small_problem(seed=4)
+    loss, grads = loss_and_grad(params, x, y, eps, beta=0.3, **search)
+    want_loss, want = autograd.value_and_grad(training_loss)(params, x, y, eps, beta=0.3, **search)
+    assert float(loss) == float(want_loss)
+    assert [k for k in grads] == [k for k in want]
+    for net in params:
+        assert [tuple(np.shape(a) for a in layer) for layer in grads[net]] == \
+               [tuple(np.shape(a) for a in layer) for layer in params[net]]
+    for a, b in zip(tree_leaves(grads), tree_leaves(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-17)
