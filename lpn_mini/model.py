@@ -5,15 +5,16 @@ Parameter layout (fixed, so numbers compare across implementations)::
     params = {"encoder": [(W, b), ...],   # input [one_hot(x), one_hot(y)] -> 2 d
               "decoder": [(W, b), ...]}   # input [one_hot(x), z]          -> H * W * C
 
-The first layer of each network reads a concatenation; we apply it split,
-``[a, b] @ W = a @ W[:n_a] + b @ W[n_a:]``, which is the same function and never builds
-the concatenated array. In the decoder it also means the projection of each ``x_j`` is
-computed once and broadcast against every latent that is tried on it.
+The first layer of each network reads a concatenation. The encoder's is the one-hot of
+the two grids stacked, built directly. The decoder's mixes a grid with a latent that is
+being differentiated, so we apply it split, ``[a, b] @ W = a @ W[:n_a] + b @ W[n_a:]``:
+the same function, and the projection of each ``x_j`` is computed once and broadcast
+against every latent that is tried on it.
 """
 import autograd.numpy as np
 
 from .backend import array_module, take_range
-from .mlp import dense, init_mlp, mlp_forward_from_first
+from .mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first
 from .tasks import check_finite, check_grids
 
 
@@ -77,11 +78,11 @@ def encode(encoder_params, x, y):
         raise ValueError(f"encoder parameters expect inputs of {n_grid} one-hot values per grid; "
                          f"{x.shape[-2]}x{x.shape[-1]} grids do not fit. Use the grid size the "
                          "model was built for.")
-    # W0[:n_grid] and W0[n_grid:], written with take_range so that they also differentiate
-    # on GPU arrays (see backend.py).
-    first = (dense(one_hot(x, C, W0.dtype), take_range(W0, 0, n_grid), b0)
-             + dense(one_hot(y, C, W0.dtype), take_range(W0, n_grid, 2 * n_grid)))    # (..., h)
-    out = mlp_forward_from_first(encoder_params, first)  # (..., 2 d)
+    # [one_hot(x), one_hot(y)] is the one-hot of the two grids stacked. Both are inputs
+    # (constants), so building it costs nothing extra, and one matrix product reads it.
+    xy = array_module(x).stack([x, y], axis=-3)                   # (..., 2, H, W)
+    inputs = one_hot(xy, C, W0.dtype).reshape(x.shape[:-2] + (-1,))  # (..., 2 H W C)
+    out = mlp_forward(encoder_params, inputs)                     # (..., 2 d)
     d, last = out.shape[-1] // 2, out.ndim - 1
     return take_range(out, 0, d, last), take_range(out, d, 2 * d, last)
 
