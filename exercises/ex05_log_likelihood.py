@@ -12,7 +12,9 @@ cancels, it may be a constant for autograd (`getval(logits)` strips autograd's b
 Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
 -> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
 Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
-gives (..., H, W, C) with a 1 at each true colour.
+gives (..., H, W, C) with a 1 at each true colour, so `sum_colours(log_p * one_hot)` picks
+log_p at the true colours; `pick_colours(log_p, y)` does the same without the one-hot array
+(the library's way).
 
 Check your work:  lpn-mini grade exercises/ex05_log_likelihood.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
@@ -20,7 +22,7 @@ Check your work:  lpn-mini grade exercises/ex05_log_likelihood.py
 import autograd.numpy as np
 from autograd.tracer import getval
 
-from lpn_mini.losses import max_colours, sum_colours
+from lpn_mini.losses import max_colours, pick_colours, sum_colours
 from lpn_mini.model import decode, one_hot_cells
 
 

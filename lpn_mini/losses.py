@@ -4,7 +4,7 @@ from autograd.extend import defvjp, primitive
 from autograd.tracer import getval
 
 from .backend import array_module
-from .model import decode, one_hot_cells
+from .model import decode
 
 
 # Reductions over the colour axis. It is the last axis and it is short (C = 10), and NumPy
@@ -42,6 +42,39 @@ def max_colours(a):
     for c in range(1, a.shape[-1]):
         m = xp.maximum(m, a[..., c:c + 1])
     return m
+
+
+# Picking each cell's true colour. ``sum_colours(a * one_hot_cells(y, C))`` says it with
+# arithmetic, but builds a one-hot array as large as ``a`` and reads all of ``a`` twice; the
+# gather below reads one entry per cell. Its gradient puts the incoming gradient back at the
+# picked entries (zeros elsewhere), and that scatter's gradient is the gather again, so the
+# pair can be differentiated any number of times (like take_range and pad_range).
+
+def _colour_index(y, ndim):
+    """``y`` as an index along the colour axis of an ``ndim``-dimensional array."""
+    y = array_module(y).asarray(y)
+    return y.reshape((1,) * (ndim - 1 - y.ndim) + y.shape + (1,))  # (..., H, W, 1)
+
+
+@primitive
+def pick_colours(a, y):
+    """``a`` at each cell's colour ``y``: a ``(..., H, W, C)``, y int ``(..., H, W)`` whose
+    leading shape broadcasts against a's. Returns ``(..., H, W)``."""
+    xp = array_module(a)
+    return xp.take_along_axis(a, _colour_index(y, a.ndim), axis=-1)[..., 0]
+
+
+@primitive
+def put_colours(g, y, C):
+    """The adjoint of ``pick_colours``: ``(..., H, W, C)`` zeros with ``g`` at each cell's colour."""
+    xp = array_module(g)
+    out = xp.zeros(g.shape + (C,), dtype=g.dtype)
+    xp.put_along_axis(out, _colour_index(y, out.ndim), g[..., None], axis=-1)
+    return out
+
+
+defvjp(pick_colours, lambda ans, a, y: lambda g: put_colours(g, y, np.shape(a)[-1]))
+defvjp(put_colours, lambda ans, g, y, C: lambda h: pick_colours(h, y))
 
 
 @primitive
@@ -92,9 +125,8 @@ def log_likelihood(decoder_params, x, y, z, reduce="sum"):
     """
     ### BEGIN SOLUTION
     logits = decode(decoder_params, x, z)                  # (..., H, W, C)
-    C = logits.shape[-1]
     log_p = log_softmax(logits)                            # (..., H, W, C)
-    picked = sum_colours(log_p * one_hot_cells(y, C, log_p.dtype))    # (..., H, W)
+    picked = pick_colours(log_p, y)                        # (..., H, W): at each true colour
     if reduce == "sum":
         return np.sum(picked, axis=(-2, -1))
     if reduce == "mean":

@@ -112,3 +112,16 @@ def test_hand_written_gradients_of_the_colour_primitives():
     check_grads(lambda a: sum_colours(a) ** 2, modes=["rev"], order=2)(logits)
     check_grads(lambda a: sum_colours(a, keepdims=True) * a, modes=["rev"], order=2)(logits)
     close(sum_colours(logits), np.sum(logits, axis=-1), "sum_colours", rtol=1e-12)
+
+
+def test_pick_colours_is_the_one_hot_product_and_differentiates_twice():
+    from lpn_mini.losses import pick_colours, sum_colours
+    from lpn_mini.model import one_hot_cells
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, 3, 4, H, W, C))
+    y = rng.integers(0, C, size=(2, 1, 4, H, W))          # broadcasts against a's (2, 3, 4)
+    close(pick_colours(a, y), sum_colours(a * one_hot_cells(y, C)), "pick_colours", rtol=1e-15)
+    check_grads(lambda a: pick_colours(a, y) ** 2, modes=["rev"], order=2)(a)
+    g = autograd.grad(lambda a: np.sum(pick_colours(a, y)))(a)
+    assert np.array_equal(g, np.broadcast_to(one_hot_cells(y, C), a.shape)), \
+        "the gradient of a pick is 1 at each picked entry and 0 elsewhere"

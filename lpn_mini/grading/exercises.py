@@ -69,7 +69,7 @@ Hint: a KL divergence is never negative, and it is 0 exactly at mu = 0, logvar =
     Exercise(5, "log_likelihood", "Cross-entropy and the log-likelihood (eq. 9)",
              (("lpn_mini.losses", "log_softmax"), ("lpn_mini.losses", "log_likelihood")),
              "import autograd.numpy as np\nfrom autograd.tracer import getval\n\n"
-             "from lpn_mini.losses import max_colours, sum_colours\n"
+             "from lpn_mini.losses import max_colours, pick_colours, sum_colours\n"
              "from lpn_mini.model import decode, one_hot_cells\n",
              """\
 Eq. 9: log p_theta(y | x, z), the decoder's log-probability of the true output grid. Every
@@ -84,7 +84,9 @@ cancels, it may be a constant for autograd (`getval(logits)` strips autograd's b
 Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
 -> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
 Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
-gives (..., H, W, C) with a 1 at each true colour."""),
+gives (..., H, W, C) with a 1 at each true colour, so `sum_colours(log_p * one_hot)` picks
+log_p at the true colours; `pick_colours(log_p, y)` does the same without the one-hot array
+(the library's way)."""),
     Exercise(6, "leave_one_out_mean", "Leave-one-out latents",
              (("lpn_mini.latent", "leave_one_out_mean"),), "import autograd.numpy as np\n", """\
 Algorithm 2, lines 7-8: for every pair i of a task, z'_i is the mean of the *other* pairs'
