@@ -9,12 +9,14 @@ maximum before exponentiating (it cancels), so logits of 1e4 give no overflow; s
 cancels, it may be a constant for autograd (`getval(logits)` strips autograd's box).
 `np.max(..., axis=-1)` and `np.sum(..., axis=-1)` are right; `max_colours` and
 `sum_colours` (imported above) compute the same, faster, and are what the library uses.
-Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
--> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
-Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
-gives (..., H, W, C) with a 1 at each true colour, so `sum_colours(log_p * one_hot)` picks
-log_p at the true colours; `pick_colours(log_p, y)` does the same without the one-hot array
-(the library's way).
+Then `grid_log_likelihood(logits, y, reduce)`: logits (..., H, W, C), y (..., H, W) ints
+-> (...), log_softmax at each cell's true colour, summed over the H x W cells
+(reduce="sum") or averaged (reduce="mean"). Last, `log_likelihood(decoder_params, x, y, z,
+reduce)`: the same for the decoder's logits.
+Hint: `one_hot_cells(y, C)` gives (..., H, W, C) with a 1 at each true colour, so
+`sum_colours(log_p * one_hot)` picks log_p at the true colours; `pick_colours(log_p, y)`
+does the same without the one-hot array (the library's way). `decode(decoder_params, x, z)`
+gives the decoder's logits (..., H, W, C).
 
 Check your work:  lpn-mini grade exercises/ex05_log_likelihood.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
@@ -43,15 +45,29 @@ def log_softmax(logits):
     raise NotImplementedError("log_softmax is not implemented yet: replace this line with your code")
 
 
+def grid_log_likelihood(logits, y, reduce="sum"):
+    """log p(y) for grids whose cells are independent categoricals with these ``logits``:
+    the log-softmax at each cell's true colour, summed over the cells (a cross-entropy with
+    its sign flipped).
+
+    logits: ``(..., H, W, C)``; y: int ``(..., H, W)``, its leading shape broadcasting to
+        the logits'.
+    reduce: ``"sum"`` over cells (the paper's pseudo-code, the default) or ``"mean"``
+        (per-cell mean, what the official code uses).
+    Returns ``(...)``.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("grid_log_likelihood is not implemented yet: replace this line with your code")
+
+
 def log_likelihood(decoder_params, x, y, z, reduce="sum"):
     """log p_theta(y | x, z): eq. 9 with the sign flipped (L_rec is its negative).
 
-    The decoder's cells are independent categoricals, so the log-likelihood is the sum over
-    the H * W cells of the log-softmax at the true colour: a cross-entropy.
+    The decoder's cells are independent categoricals, so this is ``grid_log_likelihood``
+    of the decoder's logits.
 
     x, y: int ``(..., H, W)``; z: ``(..., d)``; leading shapes broadcast (see ``decode``).
-    reduce: ``"sum"`` over cells (the paper's pseudo-code, the default) or ``"mean"``
-        (per-cell mean, what the official code uses).
+    reduce: ``"sum"`` or ``"mean"`` over cells (see ``grid_log_likelihood``).
     Returns ``(...)``.
     """
     # YOUR CODE HERE

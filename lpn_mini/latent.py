@@ -13,8 +13,9 @@ import autograd.numpy as np
 from autograd import grad, grad_and_aux
 from autograd.tracer import getval
 
-from .backend import array_module
-from .losses import log_likelihood
+from .backend import array_module, take_range
+from .losses import grid_log_likelihood, log_likelihood
+from .model import decoder_first_layer, decoder_logits
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -80,6 +81,21 @@ def other_pairs(N, like=None):
     return j + (j >= i)  # skip over i itself
 
 
+def off_diagonal(a):
+    """``(B, N, N, ...)`` -> ``(B, N, N - 1, ...)``: row i keeps the entries j != i, in order
+    (the pairs ``other_pairs(N)`` lists).
+
+    Flattened, an N x N block has its diagonal every N + 1 places, starting at 0. Dropping
+    the first entry and reshaping the N^2 - 1 others to (N - 1, N + 1) lines the rest of the
+    diagonal up in the last column, which is dropped too. Only reshapes and slices, so it
+    differentiates (twice) on any device.
+    """
+    B, N, rest = a.shape[0], a.shape[1], a.shape[3:]
+    flat = take_range(np.reshape(a, (B, N * N) + rest), 1, N * N, axis=1)        # drop (0, 0)
+    rows = take_range(np.reshape(flat, (B, N - 1, N + 1) + rest), 0, N, axis=2)  # drop the diagonal
+    return np.reshape(rows, (B, N, N - 1) + rest)
+
+
 def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
     """How well each latent explains the specification pairs: sum_j mask_mj log p(y_j | x_j, z_m).
 
@@ -96,10 +112,10 @@ def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
         if z.shape[1] != x.shape[1]:
             raise ValueError(f"the leave-one-out mask scores one latent per pair: z has "
                              f"{z.shape[1]} latents per task for {x.shape[1]} pairs.")
-        others = other_pairs(x.shape[1], like=x)                  # (N, N - 1)
-        ll = log_likelihood(decoder_params, x[:, others], y[:, others], np.expand_dims(z, 2),
-                            reduce)                              # (B, N, N - 1): x_j, j != i, under z_i
-        return np.sum(ll, axis=-1)
+        first = decoder_first_layer(decoder_params, x[:, None], np.expand_dims(z, 2))  # (B, N, N, h)
+        logits = decoder_logits(decoder_params, off_diagonal(first), x.shape[-2:])      # pairs j != i only
+        y_others = y[:, other_pairs(x.shape[1], like=x)]                                # (B, N, N - 1, H, W)
+        return np.sum(grid_log_likelihood(logits, y_others, reduce), axis=-1)          # (B, N)
     ll = log_likelihood(decoder_params, x[:, None], y[:, None], np.expand_dims(z, 2),
                         reduce)                                  # (B, M, N): x (B,1,N), z (B,M,1)
     return np.sum(ll * mask, axis=-1)

@@ -114,19 +114,18 @@ def _log_softmax_vjp(ans, logits):
 defvjp(log_softmax, _log_softmax_vjp)
 
 
-def log_likelihood(decoder_params, x, y, z, reduce="sum"):
-    """log p_theta(y | x, z): eq. 9 with the sign flipped (L_rec is its negative).
+def grid_log_likelihood(logits, y, reduce="sum"):
+    """log p(y) for grids whose cells are independent categoricals with these ``logits``:
+    the log-softmax at each cell's true colour, summed over the cells (a cross-entropy with
+    its sign flipped).
 
-    The decoder's cells are independent categoricals, so the log-likelihood is the sum over
-    the H * W cells of the log-softmax at the true colour: a cross-entropy.
-
-    x, y: int ``(..., H, W)``; z: ``(..., d)``; leading shapes broadcast (see ``decode``).
+    logits: ``(..., H, W, C)``; y: int ``(..., H, W)``, its leading shape broadcasting to
+        the logits'.
     reduce: ``"sum"`` over cells (the paper's pseudo-code, the default) or ``"mean"``
         (per-cell mean, what the official code uses).
     Returns ``(...)``.
     """
     ### BEGIN SOLUTION
-    logits = decode(decoder_params, x, z)                  # (..., H, W, C)
     log_p = log_softmax(logits)                            # (..., H, W, C)
     picked = pick_colours(log_p, y)                        # (..., H, W): at each true colour
     if reduce == "sum":
@@ -134,6 +133,21 @@ def log_likelihood(decoder_params, x, y, z, reduce="sum"):
     if reduce == "mean":
         return np.mean(picked, axis=(-2, -1))
     raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}.")
+    ### END SOLUTION
+
+
+def log_likelihood(decoder_params, x, y, z, reduce="sum"):
+    """log p_theta(y | x, z): eq. 9 with the sign flipped (L_rec is its negative).
+
+    The decoder's cells are independent categoricals, so this is ``grid_log_likelihood``
+    of the decoder's logits.
+
+    x, y: int ``(..., H, W)``; z: ``(..., d)``; leading shapes broadcast (see ``decode``).
+    reduce: ``"sum"`` or ``"mean"`` over cells (see ``grid_log_likelihood``).
+    Returns ``(...)``.
+    """
+    ### BEGIN SOLUTION
+    return grid_log_likelihood(decode(decoder_params, x, z), y, reduce)
     ### END SOLUTION
 
 

@@ -95,16 +95,26 @@ def decode(decoder_params, x, z):
     every pair under every latent while projecting each ``x`` only once.
     Returns logits ``(..., H, W, C)`` (leading shape the broadcast of both).
     """
+    first = decoder_first_layer(decoder_params, x, z)                 # (..., h)
+    return decoder_logits(decoder_params, first, x.shape[-2:])        # (..., H, W, C)
+
+
+def decoder_first_layer(decoder_params, x, z):
+    """The decoder's first layer, before its ReLU: ``one_hot(x) W_x + z W_z + b``, ``(..., h)``
+    with the leading shape the broadcast of x's and z's (each computed once per x, per z)."""
     H, W = x.shape[-2:]
-    d = z.shape[-1]
-    C = num_colors_of(decoder_params, (H, W), d)
+    C = num_colors_of(decoder_params, (H, W), z.shape[-1])
     W0, b0 = decoder_params[0]
     n_grid = H * W * C
-    rows = W0.shape[0]
-    first = (dense(one_hot(x, C, W0.dtype), take_range(W0, 0, n_grid), b0)   # (..., h) once per x
-             + dense(z, take_range(W0, n_grid, rows)))                       # (..., h) once per z
-    logits = mlp_forward_from_first(decoder_params, first)     # (..., H * W * C)
-    return np.reshape(logits, logits.shape[:-1] + (H, W, C))
+    return (dense(one_hot(x, C, W0.dtype), take_range(W0, 0, n_grid), b0)   # (..., h) once per x
+            + dense(z, take_range(W0, n_grid, W0.shape[0])))                # (..., h) once per z
+
+
+def decoder_logits(decoder_params, first, grid_shape):
+    """The rest of the decoder: from the first layer's output ``(..., h)`` to the logits
+    ``(..., H, W, C)`` of ``grid_shape = (H, W)`` grids."""
+    logits = mlp_forward_from_first(decoder_params, first)           # (..., H * W * C)
+    return np.reshape(logits, logits.shape[:-1] + tuple(grid_shape) + (-1,))
 
 
 def check_batch(params, x, y, eps=None, min_pairs=2):

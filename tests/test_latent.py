@@ -6,7 +6,7 @@ from autograd.test_util import check_grads
 from lpn_mini import (LEAVE_ONE_OUT, latent_ascent_step, latent_gradient_ascent, latent_random_search,
                       leave_one_out_mask, leave_one_out_mean, log_likelihood, reparameterize,
                       specification_log_likelihood)
-from lpn_mini.latent import other_pairs
+from lpn_mini.latent import off_diagonal, other_pairs
 
 from helpers import D, close, small_problem
 
@@ -52,6 +52,14 @@ def test_leave_one_out_needs_two_pairs():
 def test_other_pairs_lists_every_pair_but_its_own():
     assert other_pairs(2).tolist() == [[1], [0]]
     assert other_pairs(4).tolist() == [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]
+
+
+@pytest.mark.parametrize("N", [2, 3, 4])
+def test_off_diagonal_keeps_the_other_pairs_in_order(N):
+    a = np.random.default_rng(N).standard_normal((2, N, N, 3))
+    want = np.stack([a[:, i, other_pairs(N)[i]] for i in range(N)], axis=1)  # (2, N, N - 1, 3)
+    assert np.array_equal(off_diagonal(a), want)
+    check_grads(lambda a: off_diagonal(a) ** 2, modes=["rev"], order=2)(a)
 
 
 @pytest.mark.parametrize("N", [2, 3, 5])

@@ -35,6 +35,24 @@ def test_log_likelihood_matches_the_definition():
 
 
 @pytest.mark.exercise("log_likelihood")
+def test_grid_log_likelihood_of_given_logits():
+    from lpn_mini.losses import grid_log_likelihood
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal((2, 3, H, W, C))
+    y = rng.integers(0, C, size=(2, 1, H, W))             # broadcasts against (2, 3)
+    p = np.exp(logits) / np.sum(np.exp(logits), axis=-1, keepdims=True)
+    want = np.zeros((2, 3))
+    for b, m, r, c in np.ndindex(2, 3, H, W):
+        want[b, m] += np.log(p[b, m, r, c, y[b, 0, r, c]])
+    close(grid_log_likelihood(logits, y), want, "grid_log_likelihood (reduce='sum')", rtol=1e-12,
+          hint="log_softmax(logits) at each cell's true colour, summed over the H x W cells.")
+    close(grid_log_likelihood(logits, y, "mean"), want / (H * W),
+          "grid_log_likelihood (reduce='mean')", rtol=1e-12, hint="'mean' averages over cells.")
+    with pytest.raises(ValueError, match="reduce"):
+        grid_log_likelihood(logits, y, "max")
+
+
+@pytest.mark.exercise("log_likelihood")
 def test_zero_logits_give_uniform_likelihood():
     rng, params, x, y, _ = small_problem()
     W_last, b_last = params["decoder"][-1]

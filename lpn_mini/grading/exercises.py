@@ -67,7 +67,8 @@ Shapes: mu, logvar (..., d) -> (...).
 Equation: KL = 0.5 * sum_d (exp(logvar) + mu^2 - 1 - logvar).
 Hint: a KL divergence is never negative, and it is 0 exactly at mu = 0, logvar = 0."""),
     Exercise(5, "log_likelihood", "Cross-entropy and the log-likelihood (eq. 9)",
-             (("lpn_mini.losses", "log_softmax"), ("lpn_mini.losses", "log_likelihood")),
+             (("lpn_mini.losses", "log_softmax"), ("lpn_mini.losses", "grid_log_likelihood"),
+              ("lpn_mini.losses", "log_likelihood")),
              "import autograd.numpy as np\nfrom autograd.tracer import getval\n\n"
              "from lpn_mini.losses import max_colours, pick_colours, sum_colours\n"
              "from lpn_mini.model import decode, one_hot_cells\n",
@@ -81,12 +82,14 @@ maximum before exponentiating (it cancels), so logits of 1e4 give no overflow; s
 cancels, it may be a constant for autograd (`getval(logits)` strips autograd's box).
 `np.max(..., axis=-1)` and `np.sum(..., axis=-1)` are right; `max_colours` and
 `sum_colours` (imported above) compute the same, faster, and are what the library uses.
-Then `log_likelihood(decoder_params, x, y, z, reduce)`: x, y (..., H, W) ints, z (..., d)
--> (...), summing over the H x W cells (reduce="sum") or averaging (reduce="mean").
-Hint: `decode(decoder_params, x, z)` gives logits (..., H, W, C); `one_hot_cells(y, C)`
-gives (..., H, W, C) with a 1 at each true colour, so `sum_colours(log_p * one_hot)` picks
-log_p at the true colours; `pick_colours(log_p, y)` does the same without the one-hot array
-(the library's way)."""),
+Then `grid_log_likelihood(logits, y, reduce)`: logits (..., H, W, C), y (..., H, W) ints
+-> (...), log_softmax at each cell's true colour, summed over the H x W cells
+(reduce="sum") or averaged (reduce="mean"). Last, `log_likelihood(decoder_params, x, y, z,
+reduce)`: the same for the decoder's logits.
+Hint: `one_hot_cells(y, C)` gives (..., H, W, C) with a 1 at each true colour, so
+`sum_colours(log_p * one_hot)` picks log_p at the true colours; `pick_colours(log_p, y)`
+does the same without the one-hot array (the library's way). `decode(decoder_params, x, z)`
+gives the decoder's logits (..., H, W, C)."""),
     Exercise(6, "leave_one_out_mean", "Leave-one-out latents",
              (("lpn_mini.latent", "leave_one_out_mean"),), "import autograd.numpy as np\n", """\
 Algorithm 2, lines 7-8: for every pair i of a task, z'_i is the mean of the *other* pairs'
