@@ -34,7 +34,7 @@ QUICK = os.environ.get("LPN_MINI_QUICK") == "1"
 # | 4 | `mu, logvar = encode(encoder, x, y)` |
 # | 4-6 | `z = reparameterize(mu, logvar, eps)` |
 # | 7-8 | `z_prime = leave_one_out_mean(z)` |
-# | 9-11 | `z_prime = latent_gradient_ascent(decoder, x, y, z_prime, leave_one_out_mask(N), ...)` |
+# | 9-11 | `z_prime = latent_gradient_ascent(decoder, x, y, z_prime, LEAVE_ONE_OUT, ...)` |
 # | 12 | `L_i = -log_likelihood(decoder, x, y, z_prime) + beta * kl_divergence(mu, logvar)` |
 # | 14 | `L = mean(L_i)` over pairs and tasks |
 #
