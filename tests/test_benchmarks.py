@@ -72,3 +72,11 @@ def test_speed_benchmark_quick_prints_ratios():
         lpn, jax_ms, torch_ms, r_jax, r_torch = map(float, cells[3:8])
         assert r_jax == pytest.approx(lpn / jax_ms, rel=0.05)
         assert r_torch == pytest.approx(lpn / torch_ms, rel=0.05)
+
+
+def test_profile_step_runs_without_the_bench_extra():
+    script = SCRIPT.parent / "profile_step.py"
+    out = subprocess.run([sys.executable, str(script), "--config", "tiny", "--case", "K=1",
+                          "--steps", "2"], capture_output=True, text=True, timeout=300,
+                         check=True).stdout
+    assert out.startswith("tiny float32 K=1: ") and "ms per step" in out
