@@ -106,7 +106,8 @@ print("with lpn-mini's rule: gradient of", len(grads), "arrays, all on the devic
 
 # %% [markdown]
 # 3. **Slicing.** autograd's VJP of `x[a:b]` scatters into host zeros with `numpy.add.at`.
-#    The model slices twice (the split first layer `W[:n]`, `W[n:]`, and `[mu, logvar]`), so
+#    The model slices in three places (the decoder's split first layer `W[:n]`, `W[n:]`,
+#    `[mu, logvar]`, and the diagonal dropped by the leave-one-out search), so
 #    `backend.take_range` and `backend.pad_range` are a pair of primitives, each the other's
 #    VJP: the gradient of slicing is zero-padding, and the gradient of zero-padding is
 #    slicing. Because both are differentiable, so is the gradient, which is what training

@@ -25,10 +25,13 @@ things do not:
    (a view, made by the gradient's own array module). It gives the same numbers for NumPy
    arrays, without the copy (the float64 gradient checks of the test suite run through it).
 3. Slicing: autograd's VJP of ``x[idx]`` scatters into host zeros with ``numpy.add.at``.
-   The model slices in two places (the split first layer, and ``[mu, logvar]``), so we give
-   slicing along one axis and its adjoint, zero-padding, as a pair of primitives that are
-   each other's VJP. Because both are primitives with differentiable VJPs, second-order
-   gradients (training without stop-gradient) work too.
+   The model slices in three places (the decoder's split first layer, ``[mu, logvar]``,
+   and the diagonal dropped in the leave-one-out search, ``latent.off_diagonal``), so we
+   give slicing along one axis and its adjoint, zero-padding, as a pair of primitives that
+   are each other's VJP. Because both are primitives with differentiable VJPs,
+   second-order gradients (training without stop-gradient) work too. Picking each cell's
+   true colour is the same idea with a gather and a scatter (``losses.pick_colours`` and
+   ``losses.put_colours``).
 
 Everything else the model uses (``matmul``, ``reshape``, ``expand_dims``, ``exp``, ``log``,
 ``sqrt``, ``maximum``, broadcasting arithmetic) already has VJPs built from autograd

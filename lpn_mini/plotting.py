@@ -79,18 +79,24 @@ def plot_training_curve(metrics_path, path):
     plt.close(fig)
 
 
+def _steps_axis(ax, steps):
+    """A log axis of test-time steps K, 0 included; returns where to plot each K."""
+    plotted = [max(k, 0.5) for k in steps]  # step 0 drawn at 0.5 on the log axis
+    ax.set_xscale("log")
+    ax.set_xticks(plotted, [str(k) for k in steps])
+    ax.minorticks_off()
+    return plotted
+
+
 def plot_accuracy_vs_steps(results, path, title=""):
     """Exact match against the number of test-time gradient steps (the paper's claim 1)."""
     grads = sorted((int(k.split()[1]), v) for k, v in results.items() if k.startswith("Grad "))
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    steps = [k for k, _ in grads]
-    plotted = [max(k, 0.5) for k in steps]  # step 0 shown at 0.5 on the log axis
+    plotted = _steps_axis(ax, [k for k, _ in grads])
     ax.plot(plotted, [100 * v["exact_match"] for _, v in grads], "o-", label="Grad K")
     for k, v in results.items():
         if k.startswith("Sample "):
             ax.axhline(100 * v["exact_match"], color="C1", linestyle="--", label=k)
-    ax.set_xscale("log")
-    ax.set_xticks(plotted, [str(k) for k in steps])
     ax.set_xlabel("test-time gradient steps K")
     ax.set_ylabel("exact match %")
     ax.set_title(title, fontsize=10)
@@ -124,14 +130,6 @@ def plot_latent_plane(params, x, path, extent=3.0, resolution=9):
 # --------------------------------------------------------------------------------------
 # Figures of `lpn-mini reproduce`
 # --------------------------------------------------------------------------------------
-
-def _steps_axis(ax, steps):
-    plotted = [max(k, 0.5) for k in steps]  # step 0 drawn at 0.5 on the log axis
-    ax.set_xscale("log")
-    ax.set_xticks(plotted, [str(k) for k in steps])
-    ax.minorticks_off()
-    return plotted
-
 
 def plot_rows_vs_steps(table, path, title=""):
     """Table 1 as a figure: exact match against test-time steps, one line per training row
