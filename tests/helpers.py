@@ -81,3 +81,34 @@ def close(got, want, what, rtol=1e-7, atol=1e-12, hint=""):
         err = np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-300)
         raise AssertionError(f"{what}: expected {_show(want)}, got {_show(got)} "
                              f"(relative error {err:.1e}).{tail}")
+
+
+# --------------------------------------------------------------------------------------
+# Comparing two computation paths. The same path repeated on one machine gives the same
+# bits (resume is tested bit for bit). Two *different* paths that compute the same
+# function -- NumPy vs a device array type, one BLAS thread vs two, a batch split
+# differently, an AVX2 vs an AVX-512 kernel -- agree to rounding, not to the bit: a
+# matrix product may sum in another order, and alignment picks another kernel. So they
+# are compared with a tolerance in units of the dtype's rounding (its machine epsilon)
+# relative to the array's scale.
+# --------------------------------------------------------------------------------------
+
+def rounding_tolerance(dtype, ulps):
+    """``ulps`` units of rounding of ``dtype``: ``ulps * finfo(dtype).eps``."""
+    return ulps * float(np.finfo(dtype).eps)
+
+
+def assert_agree_to_rounding(got, want, what, ulps):
+    """Assert that ``got`` equals ``want`` to within ``ulps`` roundings of ``want``'s dtype,
+    measured against the array's scale (max |want|, at least 1): rounding differences of
+    a matrix product are relative to the sizes of the terms summed, not to each entry, so
+    an entry near 0 gets the same absolute error as its neighbours."""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape or got.dtype != want.dtype:
+        raise AssertionError(f"{what}: expected {want.dtype}{want.shape}, got {got.dtype}{got.shape}.")
+    scale = max(float(np.max(np.abs(want), initial=0.0)), 1.0)
+    tol = rounding_tolerance(want.dtype, ulps) * scale
+    diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)), initial=0.0))
+    if not diff <= tol:  # also fails on NaN
+        raise AssertionError(f"{what}: the two paths differ by {diff:.3g}, more than {ulps} "
+                             f"roundings of {want.dtype} at scale {scale:.3g} ({tol:.3g}).")

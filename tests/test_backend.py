@@ -19,7 +19,7 @@ from lpn_mini.optim import tree_leaves
 from lpn_mini.training import train
 
 from lpn_mini.fake_device import FakeDeviceArray, fake_xp
-from helpers import D, small_problem
+from helpers import D, assert_agree_to_rounding, small_problem
 
 
 def on_fake(*trees):
@@ -106,11 +106,19 @@ def test_training_loop_on_the_fake_gpu_equals_the_cpu_run(tmp_path, monkeypatch)
     p_cpu = train(cpu, str(tmp_path / "cpu"), progress=False)
     p_gpu = train(gpu, str(tmp_path / "gpu"), progress=False)
     assert fake_xp.transfers > before, "the gpu run must have moved data to the device"
-    for a, b in zip(tree_leaves(p_cpu), tree_leaves(p_gpu), strict=True):
-        assert isinstance(b, np.ndarray) and np.array_equal(a, b)
+    # Two array types are two computation paths: the same numbers up to rounding, not the
+    # same bits (the fake array's buffers are aligned differently, so BLAS may pick another
+    # kernel; on an AVX-512 machine the first logged loss differs in its last digit). Adam
+    # divides each coordinate by its own gradient scale, which magnifies a rounding
+    # difference where a gradient is tiny, and 20 steps compound it: the float32 version
+    # of this run measured up to 116 roundings; the float64 run here has 1000 of headroom
+    # and still fails on any real difference (one step of lr = 2e-3 is 1e13 roundings).
+    for i, (a, b) in enumerate(zip(tree_leaves(p_cpu), tree_leaves(p_gpu), strict=True)):
+        assert isinstance(b, np.ndarray), "trained parameters come back to the host"
+        assert_agree_to_rounding(b, a, f"trained parameter array {i}", ulps=1000)
     cpu_log = [json.loads(l)["loss"] for l in open(tmp_path / "cpu" / "metrics.jsonl")]
     gpu_log = [json.loads(l)["loss"] for l in open(tmp_path / "gpu" / "metrics.jsonl")]
-    assert cpu_log == gpu_log
+    assert_agree_to_rounding(np.array(gpu_log), np.array(cpu_log), "logged losses", ulps=1000)
 
 
 def test_device_selection_errors(monkeypatch, capsys):
