@@ -200,13 +200,15 @@ def _arc_evaluation(params, config):
     return dict(problems=rows, copy_baseline=copy_baseline(groups))
 
 
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 @contextlib.contextmanager
 def _one_blas_thread():
     """Worker processes inherit the environment at start: one BLAS thread each, so N jobs
     on N cores do not fight over them."""
-    keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: "1" for k in keys})
+    saved = {k: os.environ.get(k) for k in BLAS_THREADS}
+    os.environ.update({k: "1" for k in BLAS_THREADS})
     try:
         yield
     finally:

@@ -112,3 +112,11 @@ def assert_agree_to_rounding(got, want, what, ulps):
     if not diff <= tol:  # also fails on NaN
         raise AssertionError(f"{what}: the two paths differ by {diff:.3g}, more than {ulps} "
                              f"roundings of {want.dtype} at scale {scale:.3g} ({tol:.3g}).")
+
+
+def decision_margin(logits):
+    """The smallest gap between the largest and second-largest logit of any cell: how far
+    an argmax is from a tie. Two paths that agree to rounding make the same argmax
+    decisions when this gap is far above their rounding difference."""
+    top2 = np.sort(np.asarray(logits), axis=-1)[..., -2:]
+    return float(np.min(top2[..., 1] - top2[..., 0]))
