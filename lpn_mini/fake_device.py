@@ -8,12 +8,52 @@ Like CuPy, a ``FakeDeviceArray``
 - returns 0-d arrays, not scalars, from reductions.
 Transfers are explicit: ``fake_xp.asarray(host)`` and ``fake_xp.asnumpy(fake)``. Each
 creation of a fake array from the host is counted in ``fake_xp.transfers``.
+
+The fake offers nothing that CuPy lacks, so a test cannot pass on the fake by relying on
+something a GPU run would not have: its module functions, the NumPy functions and ufuncs it
+accepts, and its array methods are the lists below, each name of which CuPy has too
+(``tests/test_cupy_api.py`` checks them against CuPy, and checks that what lpn-mini uses is
+in CuPy with the keywords it passes). Anything else is refused with a sentence that says
+which list to extend.
 """
 import numpy as np
 
 from .backend import register_device_array
 
 SCALARS = (int, float, bool, complex, np.generic)
+
+# ``fake_xp.<name>``, ``numpy.<name>(fake)`` (``__array_function__``) and NumPy ufuncs on
+# fakes (``__array_ufunc__``, by the ufunc's ``__name__``: ``np.abs`` is ``absolute``,
+# ``np.true_divide`` is ``divide``). What lpn-mini uses, the fake's own operators, and
+# the common rest; every name is in CuPy 14 as well.
+FUNCTIONS = frozenset("""
+    array asarray empty empty_like zeros zeros_like ones ones_like full full_like eye identity
+    arange linspace
+    reshape ravel transpose swapaxes moveaxis expand_dims squeeze broadcast_to
+    broadcast_arrays concatenate stack split repeat tile flip where take take_along_axis
+    sum mean prod max min amax amin argmax argmin cumsum std var abs absolute exp log log1p
+    expm1 sqrt square sign clip tanh negative add subtract multiply divide true_divide
+    floor_divide remainder mod power maximum minimum matmul dot einsum tensordot logaddexp
+    round around floor ceil
+    equal not_equal less less_equal greater greater_equal logical_and logical_or logical_not
+    bitwise_and bitwise_or isfinite isnan isinf all any allclose array_equal nonzero argsort
+    sort
+    shape ndim size result_type iscomplexobj
+    float32 float64 int32 int64 bool_ integer floating dtype pi inf nan newaxis e
+""".split())
+# ``fake_array.<name>(...)``, each a method of ``cupy.ndarray`` too.
+METHODS = frozenset("""
+    all any argmax argmin argsort astype clip conj copy cumsum dot fill flatten item max mean
+    min nonzero prod ravel repeat reshape round sort squeeze std sum swapaxes take tolist
+    transpose var view
+""".split())
+UFUNC_METHODS = ("__call__", "reduce", "accumulate", "reduceat", "outer", "at")  # as CuPy's
+
+
+def _not_offered(what, listing):
+    return (f"{what} is not offered by the fake device, which offers only what CuPy has too: "
+            f"if CuPy has it, add the name to fake_device.{listing} (tests/test_cupy_api.py "
+            f"then checks it against CuPy).")
 
 
 class HostDeviceMixError(TypeError):
@@ -45,6 +85,7 @@ def _wrap(obj):
 
 class FakeDeviceArray:
     __array_priority__ = 1000
+    __slots__ = ("_data",)  # like cupy.ndarray: no other attributes, no weak references
 
     def __init__(self, data):
         assert isinstance(data, np.ndarray)
@@ -62,6 +103,9 @@ class FakeDeviceArray:
             args, kwargs = _unwrap(inputs), _unwrap(kwargs)
         except HostDeviceMixError:
             return NotImplemented
+        if ufunc.__name__ not in FUNCTIONS or method not in UFUNC_METHODS:
+            name = ufunc.__name__ + ("" if method == "__call__" else f".{method}")
+            raise TypeError(_not_offered(f"the ufunc numpy.{name}", "FUNCTIONS"))
         return _wrap(getattr(ufunc, method)(*args, **kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
@@ -71,6 +115,11 @@ class FakeDeviceArray:
             args, kwargs = _unwrap(args), _unwrap(kwargs)
         except HostDeviceMixError:
             return NotImplemented
+        if func.__module__ != "numpy":  # numpy.linalg, numpy.fft, ...: CuPy's are not imitated
+            raise TypeError(f"{func.__module__}.{func.__name__} is not offered by the fake "
+                            "device, which offers only top-level NumPy functions.")
+        if func.__name__ not in FUNCTIONS:
+            raise TypeError(_not_offered(f"numpy.{func.__name__}", "FUNCTIONS"))
         return _wrap(func(*args, **kwargs))
 
     # -- array attributes and methods -----------------------------------------------------
@@ -80,10 +129,10 @@ class FakeDeviceArray:
     size = property(lambda self: self._data.size)
     T = property(lambda self: FakeDeviceArray(self._data.T))
 
-    def __getattr__(self, name):  # reshape, astype, sum, max, min, argmax, all, any, ...
+    def __getattr__(self, name):  # reshape, astype, sum, max, min, take, ... (METHODS)
+        if name not in METHODS:
+            raise AttributeError(_not_offered(f"the array method .{name}", "METHODS"))
         method = getattr(self._data, name)
-        if not callable(method):
-            raise AttributeError(name)
         return lambda *a, **k: _wrap(method(*_unwrap(a), **_unwrap(k)))
 
     def __getitem__(self, idx):
@@ -103,7 +152,8 @@ class FakeDeviceArray:
     __float__ = lambda self: self._scalar(float)
     __int__ = lambda self: self._scalar(int)
     __bool__ = lambda self: self._scalar(bool)
-    __index__ = lambda self: self._scalar(int)
+    # No __index__: CuPy arrays have none (a device value cannot be a slice bound or a
+    # list index without an explicit copy to the host, e.g. int(a)).
     __repr__ = lambda self: f"FakeDeviceArray({self._data!r})"
     __str__ = lambda self: str(self._data)
     __format__ = lambda self, spec: format(self._data.reshape(()) if self.size == 1 else self._data, spec)
@@ -122,7 +172,7 @@ for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply
     setattr(FakeDeviceArray, f"__r{_name}__", _binary(_ufunc, reflected=True))
 for _name, _ufunc in [("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
                       ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal),
-                      ("and", np.logical_and), ("or", np.logical_or)]:
+                      ("and", np.bitwise_and), ("or", np.bitwise_or)]:  # & and |, as in CuPy
     setattr(FakeDeviceArray, f"__{_name}__", _binary(_ufunc))
 FakeDeviceArray.__neg__ = lambda self: np.negative(self)
 FakeDeviceArray.__abs__ = lambda self: np.abs(self)
@@ -146,7 +196,9 @@ class FakeModule:
     def asnumpy(self, a):
         return a._data.copy() if isinstance(a, FakeDeviceArray) else np.asarray(a)
 
-    def __getattr__(self, name):  # zeros, ones, eye, arange, stack, argmax, ...
+    def __getattr__(self, name):  # zeros, ones, eye, arange, stack, argmax, ... (FUNCTIONS)
+        if name not in FUNCTIONS:
+            raise AttributeError(_not_offered(f"fake_xp.{name}", "FUNCTIONS"))
         func = getattr(np, name)
         if not callable(func):
             return func
