@@ -191,9 +191,10 @@ def run_device_workload(run_dir):
         adam_update(dp, grads, on_fake(adam_init(params)), 1e-3, weight_decay=0.01)
         config = make_config("tiny", overrides=[f"dtype={dtype}"])
         evaluate(dp, config, x, y, methods=[("Grad 2", "grad", 2), ("Sample 3", "sample", 3)])
-    # The training loop with device=gpu (routed to the fake), grad and sample training.
-    for i, extra in enumerate((["latent_steps=1", "stop_gradient=false", "eval_every=2"],
-                               ["train_method=sample", "latent_samples=3", "dtype=float32"])):
+    # The training loop with device=gpu (routed to the fake): Grad 1 training (the default K)
+    # without stop-gradient and with an evaluation, and Sample 5 training (the default N).
+    for i, extra in enumerate((["stop_gradient=false", "eval_every=2"],
+                               ["train_method=sample", "dtype=float32"])):
         config = make_config("tiny", overrides=["steps=2", "checkpoint_every=2", "log_every=1",
                                                 "device=gpu", *extra])
         train(config, str(run_dir / str(i)), progress=False)
