@@ -105,7 +105,7 @@ assert result["cell_accuracy"] > all_black["cell_accuracy"] + 0.05
 
 # %%
 config = make_config("small", overrides=[f"steps={60 if QUICK else 300}", "eval_every=0"])
-print({k: getattr(config, k) for k in ("batch_size", "lr", "train_steps", "latent_optimizer",
+print({k: getattr(config, k) for k in ("batch_size", "lr", "latent_steps", "latent_optimizer",
                                        "latent_lr", "beta", "stop_gradient")})
 with tempfile.TemporaryDirectory() as run:
     trained = train(config, run, progress=False)

@@ -3,12 +3,15 @@
 Arrays are stored under flat names such as ``params/encoder/0/W``; the config is stored
 as JSON text. Files are loaded with ``allow_pickle=False`` (a checkpoint can never run
 code), and written to a temporary file that is renamed over the old one only when it is
-complete, so an interrupted write leaves the last good checkpoint intact.
+complete, so an interrupted write leaves the last good checkpoint intact (and the next
+write removes the temporary file a killed one left behind).
 """
 import json
 import os
+import re
 import tempfile
 import zipfile
+import zlib
 
 import numpy as onp
 
@@ -42,6 +45,27 @@ def _params(arrays, prefix):
     return {net: _layers(arrays, f"{prefix}/{net}") for net in ("encoder", "decoder")}
 
 
+# The temporary files of save_checkpoint: tempfile.mkstemp(prefix=".tmp-", suffix=".npz")
+# names them ".tmp-" + 8 characters from [a-z0-9_] + ".npz".
+TEMPORARY = re.compile(r"\.tmp-[a-z0-9_]{8}\.npz")
+
+
+def remove_stale_temporaries(folder):
+    """Delete the temporary files that killed checkpoint writes left in ``folder`` (only
+    ``save_checkpoint``'s own pattern). One run writes to a folder at a time, so any such
+    file is from a write that never finished."""
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if TEMPORARY.fullmatch(name):
+                os.remove(os.path.join(folder, name))
+
+
+def _umask():
+    mask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def save_checkpoint(path, params, opt_state, config, step):
     """Atomically write a checkpoint to ``path`` (a ``.npz`` file)."""
     arrays = {**_flatten(params, "params"), **_flatten(opt_state["m"], "adam_m"),
@@ -50,17 +74,39 @@ def save_checkpoint(path, params, opt_state, config, step):
     arrays["step"] = onp.asarray(step)
     arrays["config_json"] = onp.asarray(config.to_json())
     folder = os.path.dirname(os.path.abspath(path))
+    remove_stale_temporaries(folder)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as f:
             onp.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a checkpoint is a plain file
         os.replace(tmp, path)  # atomic on POSIX and Windows
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def find_checkpoint(path):
+    """``(checkpoint file, run directory)`` for ``path``: a run directory written by
+    ``lpn-mini train`` (its ``checkpoint.npz``) or a checkpoint file itself."""
+    if os.path.isdir(path):
+        ckpt = os.path.join(path, "checkpoint.npz")
+        if not os.path.exists(ckpt):
+            raise FileNotFoundError(f"no checkpoint in {path} ({ckpt} is missing); train first "
+                                    f"with `lpn-mini train --run-dir {path}`.")
+        return ckpt, path
+    if os.path.isfile(path):
+        return path, os.path.dirname(path) or "."
+    raise FileNotFoundError(f"no checkpoint at {path} (neither a run directory nor a file); "
+                            f"pass a folder written by `lpn-mini train`, or its checkpoint.npz.")
+
+
+def _unreadable(path, reason):
+    return ValueError(f"{path} is not a readable lpn-mini checkpoint ({reason}); delete or "
+                      f"replace it, e.g. retrain with `lpn-mini train --no-resume`.")
 
 
 def load_checkpoint(path, expected_config=None):
@@ -71,17 +117,31 @@ def load_checkpoint(path, expected_config=None):
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}; train first with `lpn-mini train`.")
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a folder, not a checkpoint file; pass its checkpoint.npz.")
+    if not zipfile.is_zipfile(path):  # before NumPy, which would try (and refuse) a pickle
+        raise _unreadable(path, "not an .npz archive: a truncated or corrupt file, or another "
+                                "kind of file")
     try:
         with onp.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-        config = config_from_dict(json.loads(str(arrays["config_json"])))
+        config_json = json.loads(str(arrays["config_json"]))
         params = _params(arrays, "params")
         opt_state = {"m": _params(arrays, "adam_m"), "v": _params(arrays, "adam_v"),
                      "t": int(arrays["adam_t"])}
         step = int(arrays["step"])
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path} is not a readable lpn-mini checkpoint ({type(e).__name__}: "
-                         f"{e}); delete it or point to another run directory.") from None
+    except KeyError as e:
+        raise _unreadable(path, f"it has no {e.args[0]!r} entry") from None
+    except json.JSONDecodeError:
+        raise _unreadable(path, "its config is not JSON") from None
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise _unreadable(path, "it holds pickled objects, which lpn-mini never writes") \
+                from None
+        raise _unreadable(path, "a damaged array") from None
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error):
+        raise _unreadable(path, "a damaged archive") from None
+    config = config_from_dict(config_json, where=f"checkpoint {path}")
     if not params["encoder"] or not params["decoder"]:
         raise ValueError(f"{path} holds no model parameters; it is not an lpn-mini checkpoint.")
     if expected_config is not None:

@@ -9,8 +9,9 @@ import time
 
 from . import __version__
 from .backend import get_module, to_device
-from .checkpoint import load_checkpoint
-from .config import PRESETS, make_config, with_overrides
+from .checkpoint import find_checkpoint, load_checkpoint
+from .config import (EVALUATION_OVERRIDES, PRESETS, RENAMED, describe_keys, make_config,
+                     warnings_of, with_overrides)
 from .evaluation import PAPER_TABLE1, eval_tasks, evaluate, markdown_table, training_label
 from .training import train
 
@@ -29,8 +30,13 @@ lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
   lpn-mini grade [exercises/]            grade exercise files with the library's tests
 
 Presets: {presets}. Change any hyperparameter with --set KEY=VALUE (repeatable) or a TOML
-file with --toml; `lpn-mini train --list-keys` prints every key with its value.
+file with --toml; `lpn-mini train --list-keys` prints every key with its value, what it
+allows and what it means. `steps` is how long to train; `latent_steps` is K, the latent
+gradient steps inside every training step.
 """
+
+
+SHOW_FIGURE = "show_predictions.png"  # `evaluate` writes predictions.png: another figure
 
 
 def _config_args(p):
@@ -40,6 +46,13 @@ def _config_args(p):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config key, e.g. --set steps=500 (repeatable)")
     _device_arg(p)
+
+
+def _fresh_args(p):
+    p.add_argument("--no-resume", action="store_true",
+                   help="start from scratch even if the run directory has a checkpoint (what "
+                        "the earlier run wrote is moved into its previous/ folder)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _device_arg(p):
@@ -58,22 +71,27 @@ def build_parser():
     p = sub.add_parser("train", help="train LPN (Algorithm 2) and checkpoint it")
     _config_args(p)
     p.add_argument("--run-dir", help="where to write the run (default: runs/<preset>)")
-    p.add_argument("--no-resume", action="store_true",
-                   help="start from scratch even if the run directory has a checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--list-keys", action="store_true", help="print the config and exit")
+    _fresh_args(p)
+    p.add_argument("--list-keys", action="store_true",
+                   help="print every config key (with --config, --toml and --set applied), "
+                        "what it allows and what it means, and exit")
 
     p = sub.add_parser("evaluate", help="leave-one-out evaluation of a trained run")
-    p.add_argument("run_dir", help="a directory written by `lpn-mini train`")
+    p.add_argument("run_dir", metavar="RUN",
+                   help="a directory written by `lpn-mini train`, or a checkpoint file in one")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override an evaluation key, e.g. --set eval_grad_steps=0,10,100")
+                   help="override an evaluation key, e.g. --set eval_grad_steps=0,10,100 "
+                        "(repeatable)")
+    p.add_argument("--out", metavar="DIR",
+                   help="folder for results.json, results.md and the figures "
+                        "(default: the run directory)")
     _device_arg(p)
 
     p = sub.add_parser("demo", help="train, evaluate and plot a small LPN (the README's main job)")
     _config_args(p)
-    p.add_argument("--run-dir", default=os.path.join("runs", "demo"))
-    p.add_argument("--no-resume", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--run-dir", help="where to write the run (default: runs/demo for the "
+                                     "small preset, runs/demo-<preset> for another)")
+    _fresh_args(p)
 
     p = sub.add_parser("reproduce", help="the paper's experiments at small scale, to results/",
                        description="Train and evaluate every run of an experiment and write "
@@ -91,15 +109,18 @@ def build_parser():
                                               "and ood, 1 otherwise; 1 with --quick)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="training runs in parallel processes (default 1; use the core count)")
-    p.add_argument("--out", help="output folder (default: results/<experiment>[-quick])")
-    p.add_argument("--runs-dir", help="checkpoints folder (default: runs/reproduce/...)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output folder (default: results/<experiment>[-quick])")
+    p.add_argument("--runs-dir", metavar="DIR",
+                   help="checkpoints folder (default: runs/reproduce/...)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key of every run, e.g. --set steps=1000")
     _device_arg(p)
 
     p = sub.add_parser("exercises", help="build the course exercises from the library")
     p.add_argument("action", choices=["build"], help="build: write the student files")
-    p.add_argument("--out", default="exercises", help="target folder (default: exercises/)")
+    p.add_argument("--out", metavar="DIR", default="exercises",
+                   help="target folder (default: exercises/)")
     p.add_argument("--solutions", action="store_true",
                    help="write the reference solutions instead of the student stubs")
 
@@ -107,8 +128,9 @@ def build_parser():
     p.add_argument("action", choices=["render"], help="render: execute and write each chapter")
     p.add_argument("names", nargs="*", metavar="CHAPTER",
                    help="chapters to render by prefix, e.g. ch03 (default: all)")
-    p.add_argument("--to", default="html", choices=["html", "notebook", "both"])
-    p.add_argument("--out", default=os.path.join("build", "chapters"),
+    p.add_argument("--to", default="html", choices=["html", "notebook", "both"],
+                   help="write HTML pages, executed notebooks (.ipynb), or both (default: html)")
+    p.add_argument("--out", metavar="DIR", default=os.path.join("build", "chapters"),
                    help="target folder (default: build/chapters)")
     p.add_argument("--quick", action="store_true",
                    help="shrink the training in each chapter (LPN_MINI_QUICK=1)")
@@ -117,22 +139,47 @@ def build_parser():
     p.add_argument("path", nargs="?", default="exercises",
                    help="a folder of exercise files, one file, or a folder of student folders "
                         "(default: exercises/)")
-    p.add_argument("--json", help="where to write the results (default: results.json there)")
-    p.add_argument("--timeout", type=int, default=120, help="seconds per exercise (default 120)")
+    p.add_argument("--json", metavar="FILE",
+                   help="where to write the results (default: results.json in PATH's folder, "
+                        "summary.json for a class)")
+    p.add_argument("--timeout", type=int, default=120, metavar="S",
+                   help="seconds per exercise before it counts as failed (default 120)")
 
     p = sub.add_parser("show", help="draw evaluation tasks and predictions of a run to PNG")
-    p.add_argument("run_dir")
-    p.add_argument("--tasks", type=int, default=4, help="how many tasks to draw (default 4)")
-    p.add_argument("--out", help="PNG path (default: RUN_DIR/predictions.png)")
+    p.add_argument("run_dir", metavar="RUN",
+                   help="a directory written by `lpn-mini train`, or a checkpoint file in one")
+    p.add_argument("--tasks", type=int, default=4, metavar="N",
+                   help="how many evaluation tasks to draw (default 4)")
+    p.add_argument("--out", metavar="FILE",
+                   help=f"PNG path (default: RUN/{SHOW_FIGURE}; the latent plane of a 2-D "
+                        f"latent goes next to it)")
     return parser
 
 
-def run_evaluation(run_dir, overrides=(), echo=print):
-    """Evaluate the checkpoint in ``run_dir``; write results.json, results.md and figures."""
+def _evaluation_overrides(overrides):
+    """``evaluate --set`` may change evaluation and test-time search keys, never the model."""
+    for item in overrides:
+        name = item.split("=", 1)[0].strip()
+        name = RENAMED.get(name, name)
+        if "=" in item and name not in EVALUATION_OVERRIDES:
+            raise ValueError(f"evaluate --set can change only evaluation and search keys "
+                             f"({', '.join(EVALUATION_OVERRIDES)}), got {name}; {name} is "
+                             f"fixed by the trained run (train another with --set {name}=...).")
+    return overrides
+
+
+def run_evaluation(path, overrides=(), out_dir=None, echo=print):
+    """Evaluate the checkpoint of ``path`` (a run directory or a checkpoint file); write
+    results.json, results.md and figures into ``out_dir`` (default: the run directory)."""
     from .plotting import plot_accuracy_vs_steps, plot_predictions
     from .reproduce import environment
-    params, _, config, step = load_checkpoint(os.path.join(run_dir, "checkpoint.npz"))
-    config = with_overrides(config, overrides)
+    ckpt, run_dir = find_checkpoint(path)
+    params, _, config, step = load_checkpoint(ckpt)
+    config = with_overrides(config, _evaluation_overrides(overrides))
+    out_dir = out_dir or run_dir
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"--out {out_dir} is a file; pass a folder for the results.")
+    os.makedirs(out_dir, exist_ok=True)
     params = to_device(params, get_module(config.device))
     t0 = time.perf_counter()
     results, predictions = evaluate(
@@ -147,20 +194,48 @@ def run_evaluation(run_dir, overrides=(), echo=print):
         table += ("\n| paper (10x10, 20k x 128) | "
                   + " | ".join(str(reference.get(c, "")) for c in cols) + " |")
     record = {"command": "lpn-mini " + " ".join(sys.argv[1:]), "training": label,
-              "trained_steps": step, "config": dataclasses.asdict(config), "results": results,
-              "eval_seconds": round(time.perf_counter() - t0, 1)}
+              "checkpoint": ckpt, "trained_steps": step, "config": dataclasses.asdict(config),
+              "results": results, "eval_seconds": round(time.perf_counter() - t0, 1)}
     record["versions"], record["machine"] = environment()
-    with open(os.path.join(run_dir, "results.json"), "w") as f:
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(record, f, indent=2)
-    with open(os.path.join(run_dir, "results.md"), "w") as f:
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(table + "\n")
-    plot_accuracy_vs_steps(results, os.path.join(run_dir, "accuracy_vs_steps.png"),
+    plot_accuracy_vs_steps(results, os.path.join(out_dir, "accuracy_vs_steps.png"),
                            title=f"trained {label}, {step} steps")
     x, y = eval_tasks(config)
     shown = {k: v for k, v in predictions.items() if k.startswith("Grad")}
-    plot_predictions(x, y, shown, os.path.join(run_dir, "predictions.png"),
+    plot_predictions(x, y, shown, os.path.join(out_dir, "predictions.png"),
                      title="leave-one-out: pair 0 predicted from the others")
     return results, table
+
+
+def _interrupted(args):
+    """What a Ctrl-C left behind, honestly, for each command."""
+    command = args.command
+    if command in ("train", "demo") and getattr(args, "phase", "") == "evaluating":
+        return (f"interrupted while evaluating; training is finished and its checkpoint in "
+                f"{args.run_dir} is intact, run the same command to evaluate again.")
+    if command in ("train", "demo"):
+        ckpt = os.path.join(args.run_dir or "", "checkpoint.npz")
+        if args.run_dir and os.path.exists(ckpt):
+            return (f"interrupted; the last checkpoint ({ckpt}) is intact, run the same "
+                    f"command to resume from it.")
+        return ("interrupted before the first checkpoint was written; nothing to resume, run "
+                "the same command to start again.")
+    return {
+        "evaluate": "interrupted; the evaluation did not finish and its results were not "
+                    "(all) written, run the same command to evaluate again.",
+        "show": "interrupted; the figure was not written, run the same command to draw it.",
+        "reproduce": "interrupted; finished runs and the last checkpoints of unfinished ones "
+                     "are kept, run the same command to resume.",
+        "chapters": "interrupted; the chapters rendered before this one are written, run the "
+                    "same command to render again.",
+        "exercises": "interrupted; some exercise files may not have been written, run the "
+                     "same command again.",
+        "grade": "interrupted; grading stopped and the results of the submission being graded "
+                 "were not written, run the same command to grade again.",
+    }[command]
 
 
 def main(argv=None):
@@ -169,45 +244,100 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
+    error = f"lpn-mini {args.command}: error:"
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a reader that has gone (`| head`) shows up here, not at exit
+        return code
+    except BrokenPipeError:
+        # `lpn-mini grade | head`: the reader stopped reading. Stop quietly, as Unix tools
+        # do, and point stdout at /dev/null so that Python's final flush cannot complain.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a real file (e.g. under pytest)
+            pass
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
+    except MemoryError:
+        print(f"{error} out of memory; use a smaller model or batch (hidden, latent_dim, "
+              f"batch_size, eval_tasks) or a machine with more memory.", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, FloatingPointError) as e:
-        print(f"lpn-mini {args.command}: error: {e}", file=sys.stderr)
+        print(f"{error} {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full disk, a missing permission, a path that is a file
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"{error} {e.strerror or e}{where}; check the path, its permissions and the "
+              f"free space.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted; the last checkpoint is intact, run the same command to resume.",
-              file=sys.stderr)
+        print("\n" + _interrupted(args), file=sys.stderr)
         return 130
+
+
+def _train_and_maybe_evaluate(args):
+    config = make_config(args.config, args.toml, args.overrides)
+    if getattr(args, "list_keys", False):
+        print(describe_keys(config))
+        return 0
+    if args.run_dir is None:
+        if args.command == "train":
+            args.run_dir = os.path.join("runs", args.config)
+        else:  # one demo folder per preset: a tiny demo never resumes into the small one
+            args.run_dir = os.path.join("runs", "demo" if args.config == "small"
+                                        else f"demo-{args.config}")
+    for warning in warnings_of(config):
+        print(f"lpn-mini {args.command}: warning: {warning}", file=sys.stderr)
+    run_dir = args.run_dir
+    kind = "ARC" if config.task == "arc" else "Pattern"
+    print(f"training {training_label(config)} on {config.grid_size}x{config.grid_size} {kind} "
+          f"tasks for {config.steps} steps -> {run_dir}")
+    t0 = time.perf_counter()
+    train(config, run_dir, resume=not args.no_resume, progress=not args.no_progress)
+    print(f"trained in {time.perf_counter() - t0:.0f} s; checkpoint in "
+          f"{os.path.join(run_dir, 'checkpoint.npz')}")
+    if args.command == "train":
+        return 0
+    args.phase = "evaluating"
+    from .plotting import plot_training_curve
+    plot_training_curve(os.path.join(run_dir, "metrics.jsonl"),
+                        os.path.join(run_dir, "training_curve.png"))
+    print(f"evaluating on {config.eval_tasks} fixed tasks (each pair predicted from the others):")
+    _, table = run_evaluation(run_dir)
+    print("\nexact match % (cell accuracy %):\n" + table)
+    print(f"\nfigures: {run_dir}/training_curve.png, accuracy_vs_steps.png, predictions.png")
+    return 0
+
+
+def _show(args):
+    from .plotting import plot_latent_plane, plot_predictions
+    if args.tasks < 1:
+        raise ValueError(f"--tasks must be at least 1 (how many evaluation tasks to draw), "
+                         f"got {args.tasks}; e.g. --tasks 4.")
+    ckpt, run_dir = find_checkpoint(args.run_dir)
+    params, _, config, _ = load_checkpoint(ckpt)
+    x, y = eval_tasks(config)
+    x, y = x[:args.tasks], y[:args.tasks]
+    top = max(config.eval_grad_steps, default=0)
+    methods = [("Grad 0", "grad", 0)] + ([(f"Grad {top}", "grad", top)] if top else [])
+    _, preds = evaluate(params, config, x, y, methods=methods)
+    out = args.out or os.path.join(run_dir, SHOW_FIGURE)
+    plot_predictions(x, y, preds, out, num_tasks=args.tasks)
+    print(f"wrote {out}")
+    if config.latent_dim == 2:
+        plane = os.path.join(os.path.dirname(out), "latent_plane.png")
+        plot_latent_plane(params, x[0, 0], plane)
+        print(f"wrote {plane}")
+    return 0
 
 
 def _dispatch(args):
     if getattr(args, "device", None):
         args.overrides = [*args.overrides, f"device={args.device}"]
     if args.command in ("train", "demo"):
-        config = make_config(args.config, args.toml, args.overrides)
-        if getattr(args, "list_keys", False):
-            print(config.to_json())
-            return 0
-        run_dir = args.run_dir or os.path.join("runs", args.config)
-        print(f"training {training_label(config)} on {config.grid_size}x{config.grid_size} "
-              f"Pattern tasks for {config.steps} steps -> {run_dir}")
-        t0 = time.perf_counter()
-        train(config, run_dir, resume=not args.no_resume, progress=not args.no_progress)
-        print(f"trained in {time.perf_counter() - t0:.0f} s; checkpoint in "
-              f"{os.path.join(run_dir, 'checkpoint.npz')}")
-        if args.command == "train":
-            return 0
-        from .plotting import plot_training_curve
-        plot_training_curve(os.path.join(run_dir, "metrics.jsonl"),
-                            os.path.join(run_dir, "training_curve.png"))
-        print(f"evaluating on {config.eval_tasks} fixed tasks (each pair predicted from the others):")
-        _, table = run_evaluation(run_dir)
-        print("\nexact match % (cell accuracy %):\n" + table)
-        print(f"\nfigures: {run_dir}/training_curve.png, accuracy_vs_steps.png, predictions.png")
-        return 0
+        return _train_and_maybe_evaluate(args)
     if args.command == "evaluate":
         print(f"evaluating {args.run_dir}:")
-        _, table = run_evaluation(args.run_dir, args.overrides)
+        _, table = run_evaluation(args.run_dir, args.overrides, args.out)
         print("\nexact match % (cell accuracy %):\n" + table)
         return 0
     if args.command == "reproduce":
@@ -229,21 +359,7 @@ def _dispatch(args):
         grade(args.path, args.json, args.timeout)
         return 0
     if args.command == "show":
-        from .plotting import plot_latent_plane, plot_predictions
-        params, _, config, _ = load_checkpoint(os.path.join(args.run_dir, "checkpoint.npz"))
-        x, y = eval_tasks(config)
-        x, y = x[:args.tasks], y[:args.tasks]
-        methods = [("Grad 0", "grad", 0), (f"Grad {max(config.eval_grad_steps)}", "grad",
-                                           max(config.eval_grad_steps))]
-        _, preds = evaluate(params, config, x, y, methods=methods)
-        out = args.out or os.path.join(args.run_dir, "predictions.png")
-        plot_predictions(x, y, preds, out, num_tasks=args.tasks)
-        print(f"wrote {out}")
-        if config.latent_dim == 2:
-            plane = os.path.join(os.path.dirname(out), "latent_plane.png")
-            plot_latent_plane(params, x[0, 0], plane)
-            print(f"wrote {plane}")
-        return 0
+        return _show(args)
     raise AssertionError(args.command)
 
 

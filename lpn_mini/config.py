@@ -1,12 +1,18 @@
 """Every hyperparameter of a run in one visible dataclass, with named presets.
 
-A config is built from a preset, then a TOML file, then ``key=value`` overrides from the
-command line, in that order. Unknown keys and values of the wrong type are errors that say
-which keys exist.
+Each key is declared once, below, with its default, the values it allows (a ``Rule``) and a
+one-line description; ``lpn-mini train --list-keys`` prints them from there, and
+``check_config`` checks every config against them. A config is built from a preset, then a
+TOML file, then ``key=value`` overrides from the command line, in that order. An unknown
+key, a value of the wrong type (a TOML ``20.7`` for an integer key, a ``1`` for a boolean
+one) or a value out of range is an error that names the key, the value and what it allows.
 """
 import dataclasses
 import json
-from dataclasses import dataclass, fields
+import math
+import os
+import sys
+from dataclasses import dataclass, field, fields
 
 from .backend import default_device
 
@@ -16,52 +22,147 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 
+# --------------------------------------------------------------------------------------
+# What a key allows. The type comes from the field's annotation; a Rule adds the range.
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """The values a key allows: ``ok(value)`` tests one, ``text`` says them in words."""
+    text: str
+    ok: object
+
+
+def count(low):  # an int key
+    return Rule(f"an integer >= {low}", lambda v: v >= low)
+
+
+def counts(low):  # a tuple-of-ints key, every entry checked
+    return Rule(f"a list of integers >= {low}", lambda v: all(k >= low for k in v))
+
+
+def positive():
+    return Rule("a finite number > 0", lambda v: math.isfinite(v) and v > 0)
+
+
+def non_negative():
+    return Rule("a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)
+
+
+def probability():
+    return Rule("a probability in [0, 1]", lambda v: 0.0 <= v <= 1.0)
+
+
+def one_of(*choices):
+    return Rule("one of " + ", ".join(map(repr, choices)), lambda v: v in choices)
+
+
+FLAG = Rule("true or false", lambda v: True)
+
+
+def key(default, rule, help, group=None):
+    """A Config field: its default, its ``Rule``, a one-line description, and (on the first
+    key of a group) the group's title, as ``--list-keys`` prints them."""
+    return field(default=default, metadata={"rule": rule, "help": help, "group": group})
+
+
+# K latent steps above this make each training step far slower than anything the paper
+# trains with (K <= 5); allowed, with a warning (see ``warnings_of``).
+MANY_LATENT_STEPS = 20
+
+
 @dataclass(frozen=True)
 class Config:
-    # --- the task (paper, appendix A.1) ---
-    task: str = "pattern"           # "pattern" (the paper's Pattern task) or "arc" (ARC-AGI-1)
-    grid_size: int = 4              # H = W
-    pattern_size: int = 2           # P: a P x P pattern per task
-    num_pairs: int = 4              # N pairs per task
-    num_colors: int = 10            # C
-    density: float = 1.0            # probability that a pattern cell is coloured
-    # --- the model ---
-    latent_dim: int = 8             # d
-    hidden: tuple = (256, 256)      # hidden widths of encoder and decoder
-    dtype: str = "float32"          # "float32" (fast) or "float64"
-    device: str = "cpu"             # "cpu" (NumPy) or "gpu" (CuPy); default from LPN_MINI_DEVICE
-    # --- training (Algorithm 2) ---
-    seed: int = 0
-    steps: int = 2000               # outer optimizer steps
-    batch_size: int = 64            # tasks per step
-    lr: float = 2e-3                # Adam learning rate for phi and theta
-    weight_decay: float = 0.0       # > 0 makes it AdamW (the paper: AdamW)
-    grad_clip: float = 1.0          # global-norm clipping of the outer gradient; 0 = off
-    beta: float = 1e-4              # KL weight (eq. 11)
-    likelihood: str = "sum"         # "sum" over cells (pseudo-code) or "mean" (official code)
-    train_method: str = "grad"      # "grad" (Grad K rows of Table 1) or "sample" (Sample N)
-    train_steps: int = 1            # K latent steps in training (0 = mean training)
-    train_samples: int = 5          # N samples for train_method = "sample"
-    stop_gradient: bool = True      # latent update is a constant for the outer gradient
-    # --- the latent optimizer, shared by training and test-time search ---
-    latent_optimizer: str = "adam"  # "sgd" (alpha * grad, the pseudo-code) or "adam"
-    latent_lr: float = 0.1          # alpha
-    latent_clip: float = 1.0        # per-latent gradient-norm clipping; 0 = off
-    sample_scale: float = 1.0       # std of the random-search proposals around z'
-    # --- evaluation (Algorithm 1, leave-one-out scoring) ---
-    eval_tasks: int = 256           # fixed seeded evaluation set
-    eval_seed: int = 12345
-    eval_density: float = -1.0      # < 0: same as training density
-    eval_grad_steps: tuple = (0, 1, 5, 20, 100)
-    eval_samples: tuple = (250,)    # Sample N columns
-    best_of_trajectory: bool = True  # keep the best latent seen during test-time search
-    # --- bookkeeping ---
-    log_every: int = 25             # steps between metric lines in metrics.jsonl
-    eval_every: int = 500           # steps between quick evaluations (0 = never)
-    checkpoint_every: int = 250     # steps between checkpoints
+    task: str = key("pattern", one_of("pattern", "arc"),
+                    "'pattern' (the paper's Pattern task) or 'arc' (ARC-AGI-1)",
+                    group="the task (paper, appendix A.1)")
+    grid_size: int = key(4, count(1), "H = W, the grid's side")
+    pattern_size: int = key(2, count(1), "P: a P x P pattern per task (at most grid_size)")
+    num_pairs: int = key(4, count(2), "N pairs per task (leave-one-out needs 2)")
+    num_colors: int = key(10, count(2), "C colours (the Pattern task needs 3)")
+    density: float = key(1.0, probability(), "probability that a pattern cell is coloured")
+
+    latent_dim: int = key(8, count(1), "d, the size of the latent z", group="the model")
+    hidden: tuple = key((256, 256), counts(1), "hidden widths of encoder and decoder "
+                                               "(empty: no hidden layer)")
+    dtype: str = key("float32", one_of("float32", "float64"), "'float32' (fast) or 'float64'")
+    device: str = key("cpu", one_of("cpu", "gpu"),
+                      "'cpu' (NumPy) or 'gpu' (CuPy); default from LPN_MINI_DEVICE")
+
+    seed: int = key(0, count(0), "seed of the initial weights and of every step's tasks",
+                    group="training (Algorithm 2)")
+    steps: int = key(2000, count(1), "outer optimizer steps: raise it to train longer")
+    batch_size: int = key(64, count(1), "tasks per step")
+    lr: float = key(2e-3, positive(), "Adam learning rate for phi and theta")
+    weight_decay: float = key(0.0, non_negative(), "> 0 makes it AdamW (the paper: AdamW)")
+    grad_clip: float = key(1.0, non_negative(),
+                           "global-norm clipping of the outer gradient; 0 = off")
+    beta: float = key(1e-4, non_negative(), "KL weight (eq. 11)")
+    likelihood: str = key("sum", one_of("sum", "mean"),
+                          "'sum' over cells (pseudo-code) or 'mean' (official code)")
+    train_method: str = key("grad", one_of("grad", "sample"),
+                            "'grad' (Grad K rows of Table 1) or 'sample' (Sample N)")
+    latent_steps: int = key(1, count(0), "K latent gradient steps inside every training step; "
+                                         "0 = mean training, Table 1 uses 0, 1, 5")
+    latent_samples: int = key(5, count(1), "N random latents per pair inside every training "
+                                           "step, for train_method = 'sample'")
+    stop_gradient: bool = key(True, FLAG,
+                              "the latent update is a constant for the outer gradient")
+
+    latent_optimizer: str = key("adam", one_of("sgd", "adam"),
+                                "'sgd' (alpha * grad, the pseudo-code) or 'adam'",
+                                group="the latent optimizer, shared by training and "
+                                      "test-time search")
+    latent_lr: float = key(0.1, positive(), "alpha, the latent step size")
+    latent_clip: float = key(1.0, non_negative(), "per-latent gradient-norm clipping; 0 = off")
+    sample_scale: float = key(1.0, positive(), "std of the random-search proposals around z'")
+
+    eval_tasks: int = key(256, count(1), "tasks in the fixed, seeded evaluation set",
+                          group="evaluation (Algorithm 1, leave-one-out scoring)")
+    eval_seed: int = key(12345, count(0), "seed of the evaluation set and its noise")
+    eval_density: float = key(-1.0, Rule("a probability in [0, 1], or -1 (any negative "
+                                         "number: the training density)",
+                                         lambda v: math.isfinite(v) and v <= 1.0),
+                              "density of the evaluation patterns; -1: same as density")
+    eval_grad_steps: tuple = key((0, 1, 5, 20, 100), counts(0),
+                                 "Grad K columns: test-time gradient steps")
+    eval_samples: tuple = key((250,), counts(1), "Sample N columns: random-search latents")
+    best_of_trajectory: bool = key(True, FLAG,
+                                   "keep the best latent seen during test-time search")
+
+    log_every: int = key(25, count(1), "steps between lines of metrics.jsonl",
+                         group="bookkeeping")
+    eval_every: int = key(500, count(0), "steps between quick evaluations (0 = never)")
+    checkpoint_every: int = key(250, count(1), "steps between checkpoints")
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+# Rules between keys, each ``(test of a Config, message)``.
+RELATIONS = [
+    (lambda c: c.task != "pattern" or c.pattern_size <= c.grid_size,
+     "pattern_size = {c.pattern_size} must be at most grid_size = {c.grid_size} (a P x P "
+     "pattern is pasted into the grid); lower pattern_size or raise grid_size."),
+    (lambda c: c.task != "pattern" or c.num_colors >= 3,
+     "the Pattern task needs num_colors >= 3 (0 background, 1 the anchor, pattern colours "
+     "from 1), got {c.num_colors}; set num_colors=3 or more."),
+    (lambda c: c.eval_grad_steps or c.eval_samples,
+     "eval_grad_steps and eval_samples are both empty, so evaluation has no column; give at "
+     "least one, e.g. eval_grad_steps=0,1,5."),
+]
+
+# Old names still read (TOML files, --set, checkpoints), with a one-line note.
+RENAMED = {"train_steps": "latent_steps", "train_samples": "latent_samples"}
+
+# Keys that may differ when a run is resumed or evaluated: they change neither the weights
+# trained so far nor what the next step computes. (``steps`` may only grow: see training.)
+EVAL_KEYS = ("eval_tasks", "eval_seed", "eval_density", "eval_grad_steps", "eval_samples",
+             "best_of_trajectory")
+RESUMABLE_KEYS = ("steps", "device", "log_every", "eval_every", "checkpoint_every", *EVAL_KEYS)
+# What `lpn-mini evaluate --set` may change: evaluation keys, and test-time search settings.
+EVALUATION_OVERRIDES = ("device", *EVAL_KEYS, "latent_optimizer", "latent_lr", "latent_clip",
+                        "sample_scale", "likelihood")
 
 
 PRESETS = {
@@ -87,29 +188,144 @@ PRESETS = {
                 eval_grad_steps=(0, 10, 100, 200), eval_samples=()),
 }
 
-CHOICES = {"task": ("pattern", "arc"), "dtype": ("float32", "float64"), "device": ("cpu", "gpu"), "likelihood": ("sum", "mean"),
-           "train_method": ("grad", "sample"), "latent_optimizer": ("sgd", "adam")}
+
+def _show(value):
+    """A value as it is written after ``--set key=``."""
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
-def _coerce(key, value, default):
-    """Turn ``value`` (from TOML or a command-line string) into the type of ``default``."""
-    kind = type(default)
-    try:
-        if kind is tuple:
-            if isinstance(value, str):
-                value = [v for v in value.replace(",", " ").split()]
-            item = type(default[0]) if default else int
-            return tuple(item(v) for v in value)
+def _parse(kind, value):
+    """``value`` (from TOML, JSON or a ``--set`` string) as a ``kind``; ``ValueError`` if it is
+    not one. No silent conversions: ``20.7`` is not an int, ``1`` is not a bool."""
+    if kind is tuple:
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        elif not isinstance(value, (list, tuple)):
+            value = [value]
+        return tuple(_parse(int, v) for v in value)
+    if isinstance(value, str):
+        if kind is str:
+            return value
         if kind is bool:
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError
-                return value.lower() in ("true", "1", "yes")
-            return bool(value)
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"config key {key!r} expects a {kind.__name__} like {default!r}, "
-                         f"got {value!r}.") from None
+            words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+            if value.lower() not in words:
+                raise ValueError
+            return words[value.lower()]
+        if kind is int:
+            try:
+                return int(value)
+            except ValueError:
+                value = float(value)  # "2e4" is an integer written as a float
+        else:
+            return float(value)
+    if kind is bool and isinstance(value, bool):
+        return value
+    if isinstance(value, bool) or kind is str:
+        raise ValueError
+    if kind is int and isinstance(value, int):
+        return value
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if kind is float and isinstance(value, (int, float)):
+        return float(value)
+    raise ValueError
+
+
+def _bad_value(f, value):
+    if not (isinstance(value, str) and value and f.type is not str):
+        value = repr(value)  # a --set string is shown as typed, anything else as Python
+    old = [o for o, n in RENAMED.items() if n == f.name]
+    name = f"{f.name!r}" + (f" (formerly {old[0]!r})" if old else "")
+    return ValueError(f"config key {name} must be {f.metadata['rule'].text}, got {value}; "
+                      f"set it to e.g. {f.name}={_show(f.default)}.")
+
+
+def check_config(values):
+    """A Config from a dict of every key, after checking each value's type and range
+    (the rules in ``Config``) and the rules between keys (``RELATIONS``)."""
+    checked = {}
+    for f in fields(Config):
+        value = values[f.name]
+        try:
+            checked[f.name] = _parse(f.type, value)
+        except (TypeError, ValueError, OverflowError):
+            raise _bad_value(f, value) from None
+        if not f.metadata["rule"].ok(checked[f.name]):
+            raise _bad_value(f, value)
+    config = Config(**checked)
+    for test, message in RELATIONS:
+        if not test(config):
+            raise ValueError(message.format(c=config))
+    return config
+
+
+_NOTED = set()
+
+
+def renamed(d, where="config", notes=None):
+    """``d`` with old key names (``RENAMED``) replaced by the new ones. A one-line note for
+    each is appended to ``notes`` (printed by ``_print_notes`` once the config is valid)."""
+    d = dict(d)
+    for old, new in RENAMED.items():
+        if old in d:
+            if new in d:
+                raise ValueError(f"the {where} sets both {old!r} and its new name {new!r}; "
+                                 f"keep only {new!r}.")
+            d[new] = d.pop(old)
+            if notes is not None:
+                notes.append(f"lpn-mini: note: config key {old!r} is now called {new!r}; read "
+                             f"{old}={_show(d[new])} from the {where} as {new}.")
+    return d
+
+
+def _print_notes(notes):
+    """Each deprecation note on stderr, once per process."""
+    for note in notes:
+        if note not in _NOTED:
+            _NOTED.add(note)
+            print(note, file=sys.stderr)
+
+
+def _known(d, where="config"):
+    known = [f.name for f in fields(Config)]
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise ValueError(f"unknown config key(s) {', '.join(unknown)} in the {where}; known "
+                         f"keys are: {', '.join(known)}.")
+
+
+def _read_toml(path):
+    if os.path.isdir(path):
+        raise ValueError(f"--toml {path} is a folder; expected a TOML file of KEY = VALUE "
+                         f"lines, e.g. steps = 500.")
+    if not os.path.exists(path):
+        raise ValueError(f"--toml {path}: no such file; check the path (a TOML file of KEY = "
+                         f"VALUE lines).")
+    with open(path, "rb") as f:
+        try:
+            return tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"{path} is not valid TOML ({e}).") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path} is not valid TOML (not UTF-8 text); pass a text file "
+                             f"of KEY = VALUE lines.") from None
+
+
+def _pairs(overrides, notes):
+    """``["key=value", ...]`` -> ``{key: value}`` (strings), old names renamed."""
+    out = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like key=value, e.g. eval_tasks=128.")
+        k, value = item.split("=", 1)
+        out[k.strip()] = value.strip()
+    out = renamed(out, "command line", notes)
+    _known(out, "command line")
+    return out
 
 
 def make_config(preset="small", toml_path=None, overrides=()):
@@ -119,38 +335,60 @@ def make_config(preset="small", toml_path=None, overrides=()):
     values = dataclasses.asdict(Config())
     values.update(PRESETS[preset])
     values["device"] = default_device()  # the environment variable, if set
-    updates = {}
+    notes = []
     if toml_path is not None:
-        with open(toml_path, "rb") as f:
-            try:
-                updates.update(tomllib.load(f))
-            except tomllib.TOMLDecodeError as e:
-                raise ValueError(f"{toml_path} is not valid TOML ({e}).") from None
-    return with_overrides(config_from_dict({**values, **updates}, base=values), overrides)
+        updates = renamed(_read_toml(toml_path), f"TOML file {toml_path}", notes)
+        _known(updates, f"TOML file {toml_path}")
+        for f in fields(Config):  # TOML values are typed: "64" is text, not a number
+            if isinstance(updates.get(f.name), str) and f.type is not str:
+                raise ValueError(f"config key {f.name!r} in {toml_path} must be "
+                                 f"{f.metadata['rule'].text}, got the text "
+                                 f"{updates[f.name]!r}; write it without quotes.")
+        values.update(updates)
+    values.update(_pairs(overrides, notes))
+    config = check_config(values)
+    _print_notes(notes)
+    return config
 
 
-def config_from_dict(d, base=None):
-    """A Config from a plain dict (e.g. a checkpoint's JSON), checking keys and types."""
-    base = base or dataclasses.asdict(Config())
-    known = {f.name for f in fields(Config)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise ValueError(f"unknown config key(s) {', '.join(unknown)}; known keys are: "
-                         f"{', '.join(sorted(known))}.")
-    values = {k: _coerce(k, v, base[k]) for k, v in d.items()}
-    for key, allowed in CHOICES.items():
-        if values.get(key, base[key]) not in allowed:
-            raise ValueError(f"config key {key!r} must be one of {allowed}, got "
-                             f"{values[key]!r}.")
-    return Config(**values)
+def config_from_dict(d, base=None, where="config"):
+    """A Config from a plain dict (e.g. a checkpoint's JSON), checking keys and values; keys
+    missing from ``d`` come from ``base`` (default: the defaults of ``Config``)."""
+    notes = []
+    d = renamed(d, where, notes)
+    _known(d, where)
+    config = check_config({**(base or dataclasses.asdict(Config())), **d})
+    _print_notes(notes)
+    return config
 
 
 def with_overrides(config, overrides):
     """``config`` with ``key=value`` strings applied (same checks as ``make_config``)."""
-    values = dataclasses.asdict(config)
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"override {item!r} must look like key=value, e.g. eval_tasks=128.")
-        key, value = item.split("=", 1)
-        values[key.strip()] = value.strip()
-    return config_from_dict(values, base=dataclasses.asdict(config))
+    notes = []
+    config = check_config({**dataclasses.asdict(config), **_pairs(overrides, notes)})
+    _print_notes(notes)
+    return config
+
+
+def warnings_of(config):
+    """One-line warnings about a valid but probably unintended config (for ``train``)."""
+    out = []
+    if config.train_method == "grad" and config.latent_steps > MANY_LATENT_STEPS:
+        out.append(f"latent_steps = {config.latent_steps} runs that many latent gradient "
+                   f"steps inside every training step (the paper trains with 0 to 5), so each "
+                   f"step costs about {config.latent_steps + 1} times a mean-training step; to "
+                   f"train longer, raise steps instead.")
+    return out
+
+
+def describe_keys(config):
+    """Every key with its value, what it allows and its description, grouped as in Config."""
+    width = max(len(f.name) for f in fields(Config))
+    lines = []
+    for f in fields(Config):
+        if f.metadata["group"]:
+            lines += [""] * bool(lines) + [f"# {f.metadata['group']}"]
+        value = _show(getattr(config, f.name))
+        lines.append(f"{f.name:<{width}} = {value:<14} {f.metadata['help']} "
+                     f"[{f.metadata['rule'].text}]")
+    return "\n".join(lines)

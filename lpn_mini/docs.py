@@ -22,6 +22,35 @@ def chapter_paths(names=()):
     return paths
 
 
+def chapter_title(nb, path):
+    """The chapter's title: its first Markdown heading, e.g. "Chapter 5: leave-one-out
+    latents, and why a pair never sees its own" (nbconvert puts ``metadata.title`` in the
+    HTML page's <title>; without it every page is called "Notebook")."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def _kernel_config():
+    """Traitlets config for nbclient's kernel manager. ipykernel >= 7.4 warns "Kernel is
+    running over TCP without encryption" at every start unless the manager gives it CurveZMQ
+    keys; jupyter_client >= 8.9 does when ``transport_encryption`` is "auto" and the
+    kernelspec declares support (ipykernel's does). Older versions neither warn nor have
+    the setting, so it is set only where it exists."""
+    from jupyter_client.manager import KernelManager
+    try:
+        import zmq
+        curve = zmq.has("curve")
+    except ImportError:
+        curve = False
+    if curve and "transport_encryption" in KernelManager.class_trait_names():
+        return {"KernelManager": {"transport_encryption": "auto"}}
+    return {}
+
+
 @contextlib.contextmanager
 def _kernel_environment(quick):
     """Inline figures need the kernel's own matplotlib backend: drop a forced MPLBACKEND."""
@@ -46,6 +75,7 @@ def render(out_dir, names=(), to="html", quick=False, timeout=1800, echo=print):
         import nbformat
         from nbclient import NotebookClient
         from nbconvert import HTMLExporter
+        from traitlets.config import Config
     except ImportError as e:
         raise ValueError(f"rendering chapters needs the docs extra ({e.name} is missing): "
                          "pip install -e \".[docs]\"") from None
@@ -53,11 +83,13 @@ def render(out_dir, names=(), to="html", quick=False, timeout=1800, echo=print):
         raise ValueError(f"--to must be html, notebook or both, got {to!r}.")
     os.makedirs(out_dir, exist_ok=True)
     written = []
+    kernel_config = Config(_kernel_config())
     for path in chapter_paths(names):
         echo(f"executing {path.name} ...")
         nb = jupytext.read(path)
+        nb.metadata["title"] = chapter_title(nb, path)
         with _kernel_environment(quick):
-            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+            NotebookClient(nb, timeout=timeout, kernel_name="python3", config=kernel_config,
                            resources={"metadata": {"path": str(CHAPTERS_DIR)}}).execute()
         if to in ("notebook", "both"):
             target = Path(out_dir) / f"{path.stem}.ipynb"

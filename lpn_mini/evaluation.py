@@ -95,9 +95,9 @@ PAPER_TABLE1 = {  # exact match %, 20k steps x 128 tasks, 10 x 10 grids (paper, 
 def training_label(config):
     """The Table 1 row name of a config: "Grad K", "Grad K, no stop-grad" or "Sample N"."""
     if config.train_method == "sample":
-        return f"Sample {config.train_samples}"
-    label = f"Grad {config.train_steps}"
-    if config.train_steps > 0 and not config.stop_gradient:
+        return f"Sample {config.latent_samples}"
+    label = f"Grad {config.latent_steps}"
+    if config.latent_steps > 0 and not config.stop_gradient:
         label += ", no stop-grad"
     return label
 

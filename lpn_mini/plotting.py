@@ -35,6 +35,9 @@ def plot_predictions(x, y, predictions, path, num_tasks=4, title=""):
     target, and one prediction per method (a red title marks a wrong prediction).
     """
     B, N = x.shape[:2]
+    if num_tasks < 1 or B < 1:
+        raise ValueError(f"plot_predictions draws at least one task, got num_tasks = "
+                         f"{num_tasks} and {B} task(s) in x; pass num_tasks >= 1 and tasks.")
     num_tasks = min(num_tasks, B)
     cols = 2 * (N - 1) + 2 + len(predictions)
     fig, axes = plt.subplots(num_tasks, cols, figsize=(1.3 * cols, 1.5 * num_tasks),

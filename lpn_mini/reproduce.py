@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .backend import get_module, to_device
-from .config import PRESETS, config_from_dict, make_config, with_overrides
+from .config import PRESETS, config_from_dict, make_config, renamed, with_overrides
 from .evaluation import PAPER_TABLE1, evaluate
 
 EXPERIMENTS = ("table1", "ood", "latent2d", "arc")
@@ -39,13 +39,13 @@ SCALES = ("laptop", "paper")
 
 # Table 1's training rows: label -> config overrides. The same budget of steps x tasks each.
 TABLE1_ROWS = {
-    "Grad 0": ["train_steps=0"],
-    "Grad 1": ["train_steps=1"],
-    "Grad 1, no stop-grad": ["train_steps=1", "stop_gradient=false"],
-    "Grad 5": ["train_steps=5"],
-    "Sample 5": ["train_method=sample", "train_samples=5"],
+    "Grad 0": ["latent_steps=0"],
+    "Grad 1": ["latent_steps=1"],
+    "Grad 1, no stop-grad": ["latent_steps=1", "stop_gradient=false"],
+    "Grad 5": ["latent_steps=5"],
+    "Sample 5": ["train_method=sample", "latent_samples=5"],
 }
-OOD_ROWS = {"Grad 0": ["train_steps=0"], "Grad 1": ["train_steps=1"]}
+OOD_ROWS = {"Grad 0": ["latent_steps=0"], "Grad 1": ["latent_steps=1"]}
 OOD_DENSITIES = {"In-distribution (0.5)": 0.5, "Weak OOD (0.75)": 0.75, "Strong OOD (1.0)": 1.0}
 PAPER_TABLE6 = {  # exact match %, inference Grad 0 / 10 / 100 (paper, Table 6)
     "Grad 0": {"In-distribution (0.5)": (30.2, 72.8, 82.2), "Weak OOD (0.75)": (7.6, 51.3, 62.8),
@@ -78,7 +78,7 @@ class Job:
     @property
     def cost(self):             # rough relative cost, to start the longest runs first
         c = self.config
-        inner = c["train_samples"] / 4 if c["train_method"] == "sample" else c["train_steps"]
+        inner = c["latent_samples"] / 4 if c["train_method"] == "sample" else c["latent_steps"]
         return c["steps"] * c["batch_size"] * (1 + inner * (1 if c["stop_gradient"] else 2))
 
 
@@ -90,6 +90,10 @@ def base_config(experiment, scale="laptop", quick=False, overrides=()):
     """The config every run of ``experiment`` starts from."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
+    if quick and scale == "paper":
+        raise ValueError("--quick and --scale paper cannot be combined (--quick shrinks every "
+                         "run to the same tiny model at any scale); drop --quick, or shrink "
+                         "the paper scale with --set steps=N.")
     if experiment == "arc":
         config = make_config("arc")
         quick_set = ["steps=30", "batch_size=16", "hidden=64,64", "latent_dim=8",
@@ -159,7 +163,7 @@ def run_job(job):
     if os.path.exists(summary_path):
         with open(summary_path) as f:
             done = json.load(f)
-        if done.get("config") == json.loads(json.dumps(job.config)) and \
+        if renamed(done.get("config", {})) == json.loads(json.dumps(job.config)) and \
                 done.get("evaluations") == job.evaluations:
             done["reused"] = True
             return done
@@ -168,7 +172,7 @@ def run_job(job):
     resume = True
     if os.path.exists(saved_path):
         with open(saved_path) as f:
-            resume = json.load(f) == json.loads(json.dumps(job.config))
+            resume = renamed(json.load(f)) == json.loads(json.dumps(job.config))
     t0 = time.perf_counter()
     params = train(config, job.run_dir, resume=resume, progress=job.progress)
     train_seconds = time.perf_counter() - t0

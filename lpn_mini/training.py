@@ -11,7 +11,8 @@ from tqdm.auto import tqdm
 
 from .allocator import keep_freed_memory
 from .backend import get_module, to_device, to_host
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from .config import RESUMABLE_KEYS
 from .evaluation import eval_tasks, evaluate, methods_of, search_options
 from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from .losses import kl_divergence, log_likelihood
@@ -86,10 +87,10 @@ def step_randomness(config, step, d, xp=onp):
     x, y = training_tasks(config, rng)
     eps = rng.standard_normal((config.batch_size, config.num_pairs, d)).astype(config.dtype)
     if config.train_method == "sample":
-        search = search_options(config, "sample", config.train_samples, rng, eps.shape)
+        search = search_options(config, "sample", config.latent_samples, rng, eps.shape)
         search["noise"] = to_device(search["noise"], xp)
     else:
-        search = search_options(config, "grad", config.train_steps)
+        search = search_options(config, "grad", config.latent_steps)
     x, y, eps = (to_device(a, xp) for a in (x, y, eps))
     return x, y, eps, search
 
@@ -106,7 +107,46 @@ def training_tasks(config, rng):
                          config.pattern_size, config.density, config.num_colors)
 
 
+def parameter_count(config):
+    """Weights and biases of the encoder and the decoder (the layers of ``init_params``)."""
+    n_grid = config.grid_size ** 2 * config.num_colors
+    nets = [[2 * n_grid, *config.hidden, 2 * config.latent_dim],      # encoder
+            [n_grid + config.latent_dim, *config.hidden, n_grid]]     # decoder
+    return sum(a * b + b for sizes in nets for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _size(num_bytes):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if num_bytes < 1024 or unit == "PiB":
+            return f"{num_bytes:.3g} {unit}"
+        num_bytes /= 1024
+
+
+def _memory():
+    """The machine's memory in bytes, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_model_fits(config):
+    """Refuse, before allocating anything, a model whose weights, gradient and Adam's two
+    moments could not fit in this machine's memory (a typo such as hidden=100000000)."""
+    count = parameter_count(config)
+    need, memory = 4 * count * onp.dtype(config.dtype).itemsize, _memory()
+    if config.device == "cpu" and memory and need > memory:
+        raise ValueError(f"a model with hidden = {config.hidden}, latent_dim = "
+                         f"{config.latent_dim} on {config.grid_size}x{config.grid_size} grids "
+                         f"of {config.num_colors} colours has {count:.3g} parameters and needs "
+                         f"{_size(need)} (weights, gradient and Adam state in {config.dtype}) "
+                         f"but this machine has {_size(memory)}; choose smaller hidden widths, "
+                         f"e.g. hidden=256,256.")
+
+
 def new_params(config):
+    """Fresh parameters for ``config`` (``check_model_fits`` first), seeded by its seed."""
+    check_model_fits(config)
     rng = onp.random.default_rng([config.seed, 0])
     return init_params(rng, (config.grid_size, config.grid_size), config.num_colors,
                        config.latent_dim, config.hidden, dtype=onp.dtype(config.dtype))
@@ -121,7 +161,47 @@ def _read_metrics(path, up_to_step):
     return [r for r in rows if r["step"] <= up_to_step]
 
 
-def train(config, run_dir, resume=True, progress=True):
+# What a run leaves in its directory: training (checkpoint, config, metrics), `evaluate` and
+# `demo` (results and figures), `show`, and `reproduce` (summary.json).
+RUN_FILES = ("checkpoint.npz", "config.json", "metrics.jsonl", "training_curve.png",
+             "results.json", "results.md", "accuracy_vs_steps.png", "predictions.png",
+             "show_predictions.png", "latent_plane.png", "summary.json")
+
+
+def _set_aside(run_dir, echo):
+    """Move what an earlier run wrote in ``run_dir`` into ``run_dir/previous`` (or
+    ``previous-2``, ...), so that a fresh run does not sit beside another run's results."""
+    old = [name for name in RUN_FILES if os.path.exists(os.path.join(run_dir, name))]
+    if not old:
+        return
+    target, k = os.path.join(run_dir, "previous"), 1
+    while os.path.exists(target):
+        k += 1
+        target = os.path.join(run_dir, f"previous-{k}")
+    os.makedirs(target)
+    for name in old:
+        os.replace(os.path.join(run_dir, name), os.path.join(target, name))
+    echo(f"starting afresh: moved the earlier run's {', '.join(old)} to {target}")
+
+
+def _check_resumable(saved, config, start, run_dir):
+    """A checkpoint may be resumed with more steps, other bookkeeping and other evaluation
+    keys (``RESUMABLE_KEYS``), but not with keys that change what was trained."""
+    changed = [k for k in dataclasses.asdict(config)
+               if k not in RESUMABLE_KEYS and getattr(saved, k) != getattr(config, k)]
+    if changed:
+        was = ", ".join(f"{k} ({getattr(saved, k)!r} there, {getattr(config, k)!r} asked for)"
+                        for k in changed)
+        raise ValueError(f"{run_dir} holds a run trained with other values of {was}; these "
+                         f"change what is trained, so resume it with the same values, or pass "
+                         f"--no-resume or a new run directory.")
+    if config.steps < start:
+        raise ValueError(f"{run_dir} is trained to step {start} but steps = {config.steps}; "
+                         f"ask for steps={start} or more to continue it, or pass --no-resume "
+                         f"or a new run directory for a shorter run.")
+
+
+def train(config, run_dir, resume=True, progress=True, echo=print):
     """Train LPN with ``config``, writing into ``run_dir``:
 
     - ``config.json``      the full config
@@ -129,26 +209,29 @@ def train(config, run_dir, resume=True, progress=True):
     - ``metrics.jsonl``    one JSON line per ``log_every`` steps (loss, seconds, evaluations)
 
     With ``resume`` and an existing checkpoint, training continues from it and repeats
-    nothing but the steps since that checkpoint. ``config.device`` chooses where the arrays
-    live; checkpoints and metrics are always host data. Returns the trained params (on
-    the host).
+    nothing but the steps since that checkpoint; a larger ``config.steps`` extends a finished
+    run, exactly as if it had been trained that long at once. Without ``resume``, what an
+    earlier run left in ``run_dir`` is moved into ``run_dir/previous``. ``config.device``
+    chooses where the arrays live; checkpoints and metrics are always host data. Returns
+    the trained params (on the host).
     """
     xp = get_module(config.device)
     keep_freed_memory()  # reuse the step's freed arrays instead of page-faulting them back
+    check_model_fits(config)
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise ValueError(f"the run directory {run_dir} is a file; pass a folder (new, or one "
+                         f"written by `lpn-mini train`) as the run directory.")
     os.makedirs(run_dir, exist_ok=True)
+    remove_stale_temporaries(run_dir)  # left by a checkpoint write that was killed
     ckpt_path = os.path.join(run_dir, "checkpoint.npz")
     metrics_path = os.path.join(run_dir, "metrics.jsonl")
     start = 0
     if resume and os.path.exists(ckpt_path):
         params, opt_state, saved, start = load_checkpoint(ckpt_path, expected_config=config)
-        saved = dataclasses.replace(saved, device=config.device)  # a run may move devices
-        if saved != config:
-            changed = [k for k in dataclasses.asdict(config)
-                       if getattr(saved, k) != getattr(config, k)]
-            raise ValueError(f"{run_dir} holds a run with a different config ({', '.join(changed)}"
-                             f" differ); resume it with the same settings, or pass --no-resume "
-                             f"or a new run directory.")
+        _check_resumable(saved, config, start, run_dir)
     else:
+        if not resume:
+            _set_aside(run_dir, echo)
         params = new_params(config)
         opt_state = adam_init(params)
     params, opt_state = to_device(params, xp), to_device(opt_state, xp)
@@ -161,7 +244,8 @@ def train(config, run_dir, resume=True, progress=True):
     d = config.latent_dim
     eval_x, eval_y = eval_tasks(config) if config.eval_every else (None, None)
     quick = [m for m in methods_of(config) if m[1] == "grad"][:1] + [("Grad 5", "grad", 5)]
-    window, t0 = [], time.perf_counter()
+    # "seconds" counts training time across resumes: it goes on from the last logged value.
+    window, t0 = [], time.perf_counter() - (rows[-1].get("seconds", 0.0) if rows else 0.0)
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
                desc="train", unit="step", dynamic_ncols=True)
     for step in bar:

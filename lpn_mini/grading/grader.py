@@ -111,6 +111,9 @@ def print_results(results, echo=print):
 def grade(path, json_path=None, timeout=120, echo=print):
     """``lpn-mini grade``: one submission (a folder of exercise files, or one file) or a
     folder of submissions (one sub-folder per student), with a summary table for several."""
+    if not timeout > 0:  # also refuses NaN
+        raise ValueError(f"the timeout must be a positive number of seconds per exercise, got "
+                         f"{timeout}; e.g. --timeout 120.")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; pass a folder of exercise files, one "
