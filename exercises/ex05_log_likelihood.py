@@ -60,7 +60,7 @@ def grid_log_likelihood(logits, y, reduce="sum"):
     raise NotImplementedError("grid_log_likelihood is not implemented yet: replace this line with your code")
 
 
-def log_likelihood(decoder_params, x, y, z, reduce="sum"):
+def log_likelihood(decoder_params, x, y, z, reduce="sum", *, check=True):
     """log p_theta(y | x, z): eq. 9 with the sign flipped (L_rec is its negative).
 
     The decoder's cells are independent categoricals, so this is ``grid_log_likelihood``
@@ -68,6 +68,9 @@ def log_likelihood(decoder_params, x, y, z, reduce="sum"):
 
     x, y: int ``(..., H, W)``; z: ``(..., d)``; leading shapes broadcast (see ``decode``).
     reduce: ``"sum"`` or ``"mean"`` over cells (see ``grid_log_likelihood``).
+    check: in the library, the inputs are checked before this body runs (shapes, colours
+        in ``[0, C)``, no NaN in z) unless it is False, for callers that checked them
+        already; the body itself can ignore it.
     Returns ``(...)``.
     """
     # YOUR CODE HERE

@@ -9,8 +9,8 @@ import numpy as onp
 
 from .backend import array_module, to_host
 from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
-from .model import check_batch, decode, encode
-from .tasks import check_grids
+from .model import check_batch, decode, encode, latent_dim_of, num_colors_of
+from .tasks import check_array, check_finite, check_grids
 
 
 def infer_latent(params, x_spec, y_spec, eps=None, **search_options):
@@ -35,11 +35,37 @@ def infer_latent(params, x_spec, y_spec, eps=None, **search_options):
 
 
 def predict(params, x_spec, y_spec, x_test, eps=None, **search_options):
-    """Algorithm 1: predicted output grids for ``x_test`` ``(B, H, W)`` (per-cell argmax)."""
-    check_grids(x_test, name="x_test")
+    """Algorithm 1: predicted output grids for ``x_test`` ``(B, H, W)`` (per-cell argmax).
+
+    x_spec, y_spec: int ``(B, N, H, W)``; x_test: int ``(B, H, W)``, one test input per task,
+    of the specification grids' size. Returns ``(B, H, W)``.
+    """
+    check_batch(params, x_spec, y_spec, eps, min_pairs=1)
+    check_test_inputs(params, x_spec, x_test)
     z = infer_latent(params, x_spec, y_spec, eps, **search_options)     # (B, d)
-    logits = decode(params["decoder"], x_test, z)                        # (B, H, W, C)
+    check_searched(z)
+    logits = decode(params["decoder"], x_test, z, check=False)           # (B, H, W, C)
     return array_module(logits).argmax(logits, axis=-1)                  # (B, H, W)
+
+
+def check_test_inputs(params, x_spec, x_test):
+    """x_test: one grid per task, ``(B, H, W)`` with the specification pairs' B, H and W, and
+    colours in ``[0, C)``."""
+    check_grids(x_test, name="x_test")
+    expected = x_spec.shape[:1] + x_spec.shape[2:]
+    if x_test.shape != expected:
+        hint = ("; drop its pair axis with x_test[:, 0]" if x_test.shape[:1] + x_test.shape[2:] ==
+                expected and x_test.shape[1] == 1 else "")
+        raise ValueError(f"x_test must have shape (B, H, W) = {expected}: one test grid per task, "
+                         f"of the specification grids' size; got {x_test.shape}{hint}.")
+    C = num_colors_of(params["decoder"], x_test.shape[-2:], latent_dim_of(params))
+    check_grids(x_test, num_colors=C, name="x_test")
+
+
+def check_searched(z):
+    """NaN latents would decode to all-NaN logits, whose argmax is silently colour 0."""
+    check_finite(z, "the latent found by the search", "the parameters hold NaN or inf, or the "
+                 "search diverged (lower alpha, or clip its gradient with clip_norm)")
 
 
 def leave_one_out_predict(params, x, y, eps=None, **search_options):
@@ -50,16 +76,29 @@ def leave_one_out_predict(params, x, y, eps=None, **search_options):
     x, y: int ``(B, N, H, W)``. Returns the predictions ``(B, N, H, W)``.
     """
     check_batch(params, x, y, eps)
-    mu, logvar = encode(params["encoder"], x, y)                        # (B, N, d)
+    mu, logvar = encode(params["encoder"], x, y, check=False)           # (B, N, d)
     z = mu if eps is None else reparameterize(mu, logvar, eps)          # z_i ~ q_phi(z | x_i, y_i)
     z_prime = leave_one_out_mean(z)                                     # (B, N, d)
     z_prime = search_latents(params["decoder"], x, y, z_prime, LEAVE_ONE_OUT, **search_options)
-    logits = decode(params["decoder"], x, z_prime)                      # (B, N, H, W, C)
+    check_searched(z_prime)
+    logits = decode(params["decoder"], x, z_prime, check=False)         # (B, N, H, W, C)
     return array_module(logits).argmax(logits, axis=-1)                 # (B, N, H, W)
 
 
 def scores(prediction, target):
-    """Exact match of whole grids and per-cell accuracy, both as fractions in [0, 1]."""
+    """Exact match of whole grids and per-cell accuracy, both as fractions in [0, 1].
+
+    prediction, target: grids of one shape ``(..., H, W)``, at least one grid of one cell.
+    """
+    for name, a in (("prediction", prediction), ("target", target)):
+        check_array(a, name, "grids (..., H, W)")
+    if prediction.shape != target.shape or prediction.ndim < 2:
+        raise ValueError(f"prediction and target must have the same shape (..., H, W), one "
+                         f"predicted grid per target grid, got {prediction.shape} and "
+                         f"{target.shape}.")
+    if prediction.size == 0:
+        raise ValueError(f"there is nothing to score: prediction and target of shape "
+                         f"{prediction.shape} hold no cells; pass at least one grid.")
     correct = to_host(prediction) == to_host(target)                    # (..., H, W)
     return {"exact_match": float(onp.mean(onp.all(correct, axis=(-2, -1)))),
             "cell_accuracy": float(onp.mean(correct))}

@@ -10,16 +10,20 @@ All of them are batched over tasks and over the latents being searched: there is
 loop over tasks or pairs, only over the K steps (which are sequential by nature).
 """
 import autograd.numpy as np
+import numpy as onp
 from autograd import grad, grad_and_aux
 from autograd.tracer import getval
 
 from .backend import array_module, take_range
 from .losses import grid_log_likelihood, log_likelihood
 from .model import decoder_first_layer, decoder_logits
+from .tasks import (check_array, check_count, check_grids, check_number, check_pairs_axis,
+                    check_reparameterization, checked_by)
 
 OPTIMIZERS = ("sgd", "adam")
 
 
+@checked_by(check_reparameterization)
 def reparameterize(mu, logvar, eps):
     """Algorithm 2, lines 4-6: a sample of q_phi(z | x, y) that is differentiable in phi.
 
@@ -30,6 +34,7 @@ def reparameterize(mu, logvar, eps):
     ### END SOLUTION
 
 
+@checked_by(check_pairs_axis)
 def leave_one_out_mean(z):
     """Algorithm 2, lines 7-8: z'_i = (1 / (N - 1)) sum_{j != i} z_j.
 
@@ -63,6 +68,7 @@ def leave_one_out_mask(N, dtype=np.float64, like=None):
 
     like: an array whose module (host or device) the mask is made by.
     """
+    check_count(N, "N", 1, "the number of pairs")
     return 1.0 - array_module(like).eye(N, dtype=dtype)
 
 
@@ -96,6 +102,23 @@ def off_diagonal(a):
     return np.reshape(rows, (B, N, N - 1) + rest)
 
 
+def check_search_inputs(x, y, z, mask):
+    """Shapes only (no values are read: this runs on every step of a search): x, y int
+    ``(B, N, H, W)``, z ``(B, M, d)`` for the same B, mask ``(M, N)`` (or ``(1, N)``) or
+    ``LEAVE_ONE_OUT``."""
+    check_grids(x, y, min_pairs=1)
+    check_array(z, "z", "latents (B, M, d)")
+    if len(z.shape) != 3 or z.shape[0] != x.shape[0]:
+        raise ValueError(f"z must hold M latents for each of the B = {x.shape[0]} tasks, shape "
+                         f"(B, M, d), got {z.shape}; for one latent per task pass z[:, None].")
+    M, N = z.shape[1], x.shape[1]
+    if not isinstance(mask, str):
+        shape = onp.shape(mask)
+        if len(shape) != 2 or shape[1] != N or shape[0] not in (1, M):
+            raise ValueError(f"mask must have shape (M, N) = {(M, N)} (M latents, N pairs), or "
+                             f"(1, N) to weigh the pairs alike for every latent, got {shape}.")
+
+
 def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
     """How well each latent explains the specification pairs: sum_j mask_mj log p(y_j | x_j, z_m).
 
@@ -106,6 +129,7 @@ def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
           the numbers of ``leave_one_out_mask(N)``, with a quarter less work at N = 4).
     Returns ``(B, M)``.
     """
+    check_search_inputs(x, y, z, mask)
     if isinstance(mask, str):
         if mask != LEAVE_ONE_OUT:
             raise ValueError(f"mask must be an (M, N) array or LEAVE_ONE_OUT, got {mask!r}.")
@@ -117,7 +141,7 @@ def specification_log_likelihood(decoder_params, x, y, z, mask, reduce="sum"):
         y_others = y[:, other_pairs(x.shape[1], like=x)]                                # (B, N, N - 1, H, W)
         return np.sum(grid_log_likelihood(logits, y_others, reduce), axis=-1)          # (B, N)
     ll = log_likelihood(decoder_params, x[:, None], y[:, None], np.expand_dims(z, 2),
-                        reduce)                                  # (B, M, N): x (B,1,N), z (B,M,1)
+                        reduce, check=False)                     # (B, M, N): x (B,1,N), z (B,M,1)
     return np.sum(ll * mask, axis=-1)
 
 
@@ -139,6 +163,20 @@ def latent_ascent_step(decoder_params, x, y, z, mask, alpha, stop_gradient=True,
     dz = grad(objective)(z_for_step)  # (B, M, d): each latent's own gradient
     return z + alpha * dz             # ascent: towards higher likelihood
     ### END SOLUTION
+
+
+def check_ascent_options(num_steps, alpha, optimizer, clip_norm):
+    """The options of a gradient-ascent search: K >= 0 steps, a finite step size, a known
+    optimizer, a positive clipping norm (or None)."""
+    check_count(num_steps, "num_steps", 0, "the number K of latent search steps")
+    check_number(alpha, "alpha", meaning="the latent step size")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}.")
+    if clip_norm is not None:
+        check_number(clip_norm, "clip_norm", meaning="the largest norm of a latent's gradient")
+        if clip_norm <= 0:
+            raise ValueError(f"clip_norm must be positive (or None for no clipping), got "
+                             f"{clip_norm}.")
 
 
 def _clip_by_norm(g, clip_norm):
@@ -215,8 +253,7 @@ def latent_gradient_ascent(decoder_params, x, y, z_prime, mask, *, num_steps, al
              highest objective rather than the last one.
     Returns ``(B, M, d)``.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}.")
+    check_ascent_options(num_steps, alpha, optimizer, clip_norm)
     if num_steps == 0:
         return z_prime
     run = lambda params, z: _trajectory(params, x, y, z, mask, num_steps, alpha, optimizer,
@@ -240,8 +277,7 @@ def ascent_path(decoder_params, x, y, z_start, mask, *, num_steps, alpha, optimi
     Returns ``zs`` ``(K + 1, B, M, d)`` (the start first) and ``values`` ``(K + 1, B, M)``.
     Constants only: no gradient flows out of a path.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}.")
+    check_ascent_options(num_steps, alpha, optimizer, clip_norm)
     zs, values = _trajectory(without_gradient(decoder_params), x, y, without_gradient(z_start),
                              mask, num_steps, alpha, optimizer, clip_norm, beta1, beta2,
                              adam_eps, reduce, need_last_value=True)
@@ -256,6 +292,13 @@ def latent_random_search(decoder_params, x, y, z_prime, mask, noise, *, scale=1.
     Candidates are z' itself and z' + scale * noise; each latent keeps the candidate with
     the highest ``specification_log_likelihood``. Returns ``(B, M, d)``.
     """
+    check_array(noise, "noise", "standard normal samples (B, M, S, d)")
+    shape = onp.shape(z_prime)  # (B, M, d)
+    if len(shape) != 3 or noise.ndim != 4 or noise.shape[:2] + noise.shape[-1:] != shape:
+        raise ValueError(f"noise must have shape (B, M, S, d) = {shape[:2]} + (S,) + "
+                         f"{shape[-1:]} (S samples around each latent of z' {shape}), got "
+                         f"{noise.shape}.")
+    check_number(scale, "sample_scale", meaning="the spread of the samples around z'")
     B, M, d = z_prime.shape
     S = noise.shape[-2]
     xp = array_module(noise)
@@ -263,6 +306,7 @@ def latent_random_search(decoder_params, x, y, z_prime, mask, noise, *, scale=1.
     cand = np.expand_dims(z_prime, 2) + offsets                            # z' itself comes first
     if isinstance(mask, str):  # LEAVE_ONE_OUT as the array it stands for
         mask = leave_one_out_mask(x.shape[1], noise.dtype, like=noise)
+    mask = xp.broadcast_to(mask, (M, x.shape[1]))                          # (1, N) -> (M, N)
     flat_mask = xp.repeat(mask, S + 1, axis=0)                             # (M * (S + 1), N)
     values = specification_log_likelihood(without_gradient(decoder_params), x, y,
                                           without_gradient(np.reshape(cand, (B, M * (S + 1), d))),
@@ -291,9 +335,6 @@ def search_latents(decoder_params, x, y, z_prime, mask, *, method="grad", num_st
         if noise is None:
             raise ValueError("method='sample' needs noise of shape (B, M, S, d): S standard normal "
                              "samples per latent, e.g. rng.standard_normal((B, M, S, d)).")
-        if noise.shape[:2] != z_prime.shape[:2] or noise.shape[-1] != z_prime.shape[-1]:
-            raise ValueError(f"noise must have shape (B, M, S, d) = {z_prime.shape[:2]} + (S,) + "
-                             f"{z_prime.shape[-1:]}, got {noise.shape}.")
         return latent_random_search(decoder_params, x, y, z_prime, mask, noise,
                                     scale=sample_scale, reduce=reduce)
     raise ValueError(f"method must be one of {SEARCH_METHODS}, got {method!r}.")

@@ -1,10 +1,12 @@
 """The two terms of LPN's loss: reconstruction (eq. 9) and KL (eq. 10)."""
 import autograd.numpy as np
-from autograd.extend import defvjp, primitive
+from autograd.extend import defvjp
 from autograd.tracer import getval
 
 from .backend import array_module
-from .model import decode
+from .mlp import primitive  # autograd's, with the signature kept for help()
+from .model import check_decoder_inputs, decode, num_colors_of
+from .tasks import check_gaussian, check_grids, checked_by
 
 
 # Reductions over the colour axis. It is the last axis and it is short (C = 10), and NumPy
@@ -17,6 +19,9 @@ from .model import decode
 @primitive
 def sum_colours(a, keepdims=False):
     """``np.sum(a, axis=-1, keepdims=keepdims)``, computed as ``a @ ones(C)``."""
+    if a.ndim == 0:
+        raise ValueError("sum_colours sums over a last axis of C colours, shape (..., C), got a "
+                         "single number.")
     C = a.shape[-1]
     ones = array_module(a).ones((C, 1), dtype=a.dtype)
     total = a.reshape(-1, C) @ ones                            # (cells, 1): one BLAS call
@@ -37,6 +42,9 @@ defvjp(sum_colours, _sum_colours_vjp)
 def max_colours(a):
     """``np.max(a, axis=-1, keepdims=True)`` as a constant (no gradient flows through it)."""
     a = getval(a)
+    if getattr(a, "ndim", 0) == 0:  # a number has no colour axis
+        raise ValueError("log_softmax needs logits with a last axis of C colours, shape (..., C), "
+                         "got a single number; pass an array such as logits[None].")
     xp = array_module(a)
     m = a[..., :1]
     for c in range(1, a.shape[-1]):
@@ -55,7 +63,12 @@ def max_colours(a):
 def _flat_colour_index(y, lead_shape, C):
     """Where each cell's colour sits in a flattened ``lead_shape + (C,)`` array."""
     xp = array_module(y)
-    y = xp.broadcast_to(xp.asarray(y), lead_shape)   # (..., H, W)
+    try:
+        y = xp.broadcast_to(xp.asarray(y), lead_shape)   # (..., H, W)
+    except ValueError:
+        raise ValueError(f"y of shape {y.shape} does not fit logits of shape {lead_shape + (C,)}: "
+                         f"y must have the logits' shape without the colour axis, "
+                         f"{lead_shape}, or one that broadcasts to it.") from None
     return xp.arange(y.size) * C + y.reshape(-1)      # cell k's colour is entry k C + y_k
 
 
@@ -136,7 +149,24 @@ def grid_log_likelihood(logits, y, reduce="sum"):
     ### END SOLUTION
 
 
-def log_likelihood(decoder_params, x, y, z, reduce="sum"):
+def check_likelihood_inputs(decoder_params, x, y, z, reduce="sum", *, check=True):
+    """What ``log_likelihood`` checks (with ``check``): decode's inputs, and y a grid of x's
+    size with colours in ``[0, C)``; and always that ``reduce`` is "sum" or "mean"."""
+    if reduce not in ("sum", "mean"):
+        raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}.")
+    if not check:
+        return
+    check_decoder_inputs(decoder_params, x, z)
+    check_grids(y, name="y")
+    if y.shape[-2:] != x.shape[-2:]:
+        raise ValueError(f"y must hold grids of x's size {x.shape[-2:]} (one output grid per input "
+                         f"grid), got shape {y.shape}.")
+    C = num_colors_of(decoder_params, x.shape[-2:], np.shape(z)[-1])
+    check_grids(y, num_colors=C, name="y")
+
+
+@checked_by(check_likelihood_inputs)
+def log_likelihood(decoder_params, x, y, z, reduce="sum", *, check=True):
     """log p_theta(y | x, z): eq. 9 with the sign flipped (L_rec is its negative).
 
     The decoder's cells are independent categoricals, so this is ``grid_log_likelihood``
@@ -144,13 +174,17 @@ def log_likelihood(decoder_params, x, y, z, reduce="sum"):
 
     x, y: int ``(..., H, W)``; z: ``(..., d)``; leading shapes broadcast (see ``decode``).
     reduce: ``"sum"`` or ``"mean"`` over cells (see ``grid_log_likelihood``).
+    check: in the library, the inputs are checked before this body runs (shapes, colours
+        in ``[0, C)``, no NaN in z) unless it is False, for callers that checked them
+        already; the body itself can ignore it.
     Returns ``(...)``.
     """
     ### BEGIN SOLUTION
-    return grid_log_likelihood(decode(decoder_params, x, z), y, reduce)
+    return grid_log_likelihood(decode(decoder_params, x, z, check=False), y, reduce)
     ### END SOLUTION
 
 
+@checked_by(check_gaussian)
 def kl_divergence(mu, logvar):
     """KL(N(mu, diag(exp(logvar))) || N(0, I)) in closed form, summed over d (eq. 10).
 

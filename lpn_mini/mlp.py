@@ -5,9 +5,29 @@ care). A layer is a pair ``(W, b)`` with ``W`` of shape ``(fan_in, fan_out)`` an
 shape ``(fan_out,)``, so ``h @ W + b`` maps row vectors. Nothing is hidden in a class: the
 parameters are plain arrays that ``autograd`` can differentiate through.
 """
+import functools
+import inspect
+
 import autograd.numpy as np
 import numpy as onp
-from autograd.extend import defvjp, primitive
+from autograd.extend import defvjp
+from autograd.extend import primitive as autograd_primitive
+
+from .tasks import check_count, check_generator, check_layers, checked_by
+
+
+def primitive(f):
+    """autograd's ``@primitive``, keeping ``f``'s signature for ``help()`` and ``inspect``.
+
+    autograd's wrapper is ``(*args, called_by_autograd_dispatcher=False, **kwargs)`` and keeps
+    only the name and docstring of ``f``, so ``help(dense)`` would show that signature.
+    ``functools.update_wrapper`` points ``__wrapped__`` at ``f`` (and copies its module and
+    qualified name), which ``inspect.signature`` and ``help`` follow; ``__signature__`` says the
+    same explicitly. autograd still sees its own primitive: nothing else changes.
+    """
+    wrapped = functools.update_wrapper(autograd_primitive(f), f)
+    wrapped.__signature__ = inspect.signature(f)
+    return wrapped
 
 
 def init_mlp(rng, sizes, dtype=np.float64):
@@ -17,6 +37,12 @@ def init_mlp(rng, sizes, dtype=np.float64):
     sizes: ``[fan_in, h_1, ..., fan_out]``.
     Returns a list of ``(W, b)``: ``W`` (fan_in, fan_out), ``b`` (fan_out,).
     """
+    check_generator(rng)
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+        raise TypeError(f"sizes must list the layer widths [fan_in, h_1, ..., fan_out] (at least "
+                        f"two), got {sizes!r}.")
+    for k, n in enumerate(sizes):
+        check_count(n, f"sizes[{k}]", 1, "a layer width")
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         # He et al. (2015): variance 2 / fan_in keeps ReLU activations at unit scale.
@@ -38,6 +64,10 @@ def dense(h, W, b=None):
     operations (reshape, matmul, add, reshape) and run four backward steps; inside a
     primitive the bias can also be added in place, with no extra array.
     """
+    if h.ndim == 0 or h.shape[-1] != W.shape[0]:
+        raise ValueError(f"a layer with W of shape {W.shape} takes inputs (..., {W.shape[0]}), "
+                         f"got shape {h.shape}; the input's last axis must match the first "
+                         "layer's fan_in, and each layer's fan_in the previous one's fan_out.")
     out = h.reshape(-1, h.shape[-1]) @ W        # (rows, fan_out): one BLAS call
     if b is not None:
         out += b
@@ -100,6 +130,17 @@ def mlp_forward_from_first(layers, first):
     return mlp_forward(layers[1:], relu(first))
 
 
+def check_mlp_backward(layers, h, dout):
+    """``dout`` must be shaped like the MLP's output for ``h``: ``h.shape[:-1] + (fan_out,)``."""
+    check_layers(layers, "layers")
+    expected = onp.shape(h)[:-1] + onp.shape(layers[-1][0])[1:]
+    if onp.shape(dout) != expected:
+        raise ValueError(f"dout must have the shape of the MLP's output, {expected}, got "
+                         f"{onp.shape(dout)}; it is the gradient of a scalar with respect to "
+                         "mlp_forward(layers, h).")
+
+
+@checked_by(check_mlp_backward)
 def mlp_backward(layers, h, dout):
     """The backward pass of ``mlp_forward``, by hand (what autograd does for us elsewhere).
 

@@ -12,14 +12,19 @@ the same function, and the projection of each ``x_j`` is computed once and broad
 against every latent that is tried on it.
 """
 import autograd.numpy as np
+import numpy as onp
 
 from .backend import array_module, take_range
 from .mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first
-from .tasks import check_finite, check_grids
+from .tasks import (check_array, check_count, check_finite, check_generator, check_grids,
+                    check_layers, check_params)
 
 
 def one_hot_cells(grid, num_colors, dtype=np.float64):
-    """``(..., H, W)`` int grid -> ``(..., H, W, C)``: a 1 at each cell's colour."""
+    """``(..., H, W)`` int grid -> ``(..., H, W, C)``: a 1 at each cell's colour.
+
+    No checks: the model's entry points have checked the colours (a colour -1 here would
+    silently read as C - 1); ``one_hot`` checks them."""
     xp = array_module(grid)  # built where the grid lives (host or device)
     grid = xp.asarray(grid)
     # Row c of the identity matrix is the one-hot vector of colour c, so gathering rows of
@@ -28,8 +33,15 @@ def one_hot_cells(grid, num_colors, dtype=np.float64):
     return xp.eye(num_colors, dtype=dtype).take(grid, axis=0)
 
 
-def one_hot(grid, num_colors, dtype=np.float64):
-    """``(..., H, W)`` int grid -> ``(..., H * W * C)`` one-hot, row-major over (H, W, C)."""
+def one_hot(grid, num_colors, dtype=np.float64, *, check=True):
+    """``(..., H, W)`` int grid -> ``(..., H * W * C)`` one-hot, row-major over (H, W, C).
+
+    check: first check that ``grid`` is an integer grid with colours in ``[0, C)`` (the
+    model's own calls skip it: their grids were checked where they came in).
+    """
+    if check:
+        check_count(num_colors, "num_colors", 1, "the number C of colours")
+        check_grids(grid, num_colors=num_colors, name="grid")
     hot = one_hot_cells(grid, num_colors, dtype)
     return hot.reshape(hot.shape[:-3] + (-1,))
 
@@ -40,6 +52,22 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     rng:    ``numpy.random.Generator``.
     hidden: hidden-layer widths shared by encoder and decoder, e.g. ``(256, 256)``.
     """
+    check_generator(rng)
+    if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
+        raise TypeError(f"grid_shape must be a pair (H, W), got {grid_shape!r}; pass e.g. "
+                        "(10, 10).")
+    check_count(grid_shape[0], "grid_shape[0]", 1, "the grid height H")
+    check_count(grid_shape[1], "grid_shape[1]", 1, "the grid width W")
+    check_count(num_colors, "num_colors", 1, "the number C of colours")
+    check_count(latent_dim, "latent_dim", 1, "the latent size d")
+    if not isinstance(hidden, (tuple, list)):
+        raise TypeError(f"hidden must list the hidden-layer widths, e.g. (256, 256), got "
+                        f"{hidden!r}.")
+    for k, h in enumerate(hidden):
+        check_count(h, f"hidden[{k}]", 1, "a hidden-layer width")
+    if not onp.issubdtype(onp.dtype(dtype), onp.floating):
+        raise TypeError(f"dtype must be a floating-point type such as float32 or float64, got "
+                        f"{onp.dtype(dtype)}.")
     H, W = grid_shape
     n_grid = H * W * num_colors
     hidden = list(hidden)
@@ -55,22 +83,33 @@ def latent_dim_of(params):
 
 
 def num_colors_of(decoder_params, grid_shape, latent_dim):
-    """C read off the decoder's first layer, which has ``H * W * C + d`` rows."""
+    """C read off the decoder: its last layer has ``H * W * C`` outputs, and its first layer
+    ``H * W * C + d`` rows (one error sentence if the grid size or d does not fit)."""
     H, W = grid_shape
-    rows = decoder_params[0][0].shape[0]
-    C, rest = divmod(rows - latent_dim, H * W)
+    rows, outputs = decoder_params[0][0].shape[0], decoder_params[-1][0].shape[1]
+    C, rest = divmod(outputs, H * W)
     if rest or C < 1:
-        raise ValueError(f"decoder parameters do not fit {H}x{W} grids with latent size "
-                         f"{latent_dim}: the first layer has {rows} rows, expected H*W*C + d.")
+        raise ValueError(f"decoder parameters do not fit {H}x{W} grids: the last layer has "
+                         f"{outputs} outputs, expected H*W*C; use the grid size the model was "
+                         "built for.")
+    if rows != H * W * C + latent_dim:
+        raise ValueError(f"the latents have d = {latent_dim} values but the decoder takes "
+                         f"d = {rows - H * W * C} (its first layer has {rows} rows, H*W*C + d "
+                         f"with C = {C}); pass latents of the model's size.")
     return C
 
 
-def encode(encoder_params, x, y):
+def encode(encoder_params, x, y, *, check=True):
     """q_phi(z | x, y): Gaussian parameters of one latent per pair.
 
     x, y: int ``(..., H, W)``.
+    check: first check the parameters and the grids (shapes, colours in ``[0, C)``); callers
+        that checked them already (``training_loss``, ``check_batch``) pass False.
     Returns ``mu, logvar``, each ``(..., d)``.
     """
+    if check:
+        check_layers(encoder_params, "encoder_params")
+        check_grids(x, y)
     W0, b0 = encoder_params[0]
     n_grid = W0.shape[0] // 2
     C = n_grid // (x.shape[-2] * x.shape[-1])
@@ -78,23 +117,29 @@ def encode(encoder_params, x, y):
         raise ValueError(f"encoder parameters expect inputs of {n_grid} one-hot values per grid; "
                          f"{x.shape[-2]}x{x.shape[-1]} grids do not fit. Use the grid size the "
                          "model was built for.")
+    if check:
+        check_grids(x, y, num_colors=C)
     # [one_hot(x), one_hot(y)] is the one-hot of the two grids stacked. Both are inputs
     # (constants), so building it costs nothing extra, and one matrix product reads it.
     xy = array_module(x).stack([x, y], axis=-3)                   # (..., 2, H, W)
-    inputs = one_hot(xy, C, W0.dtype).reshape(x.shape[:-2] + (-1,))  # (..., 2 H W C)
+    inputs = one_hot(xy, C, W0.dtype, check=False).reshape(x.shape[:-2] + (-1,))  # (..., 2HWC)
     out = mlp_forward(encoder_params, inputs)                     # (..., 2 d)
     d, last = out.shape[-1] // 2, out.ndim - 1
     return take_range(out, 0, d, last), take_range(out, d, 2 * d, last)
 
 
-def decode(decoder_params, x, z):
+def decode(decoder_params, x, z, *, check=True):
     """p_theta(y | x, z): logits of an independent categorical for every output cell.
 
     x: int ``(..., H, W)``; z: ``(..., d)``. The leading shapes broadcast against each
     other, so ``x`` of shape ``(B, 1, N, H, W)`` and ``z`` of shape ``(B, M, 1, d)`` decode
     every pair under every latent while projecting each ``x`` only once.
+    check: first check the parameters, x (shape, colours in ``[0, C)``) and z (shape, no
+        NaN); callers that checked them already pass False.
     Returns logits ``(..., H, W, C)`` (leading shape the broadcast of both).
     """
+    if check:
+        check_decoder_inputs(decoder_params, x, z)
     first = decoder_first_layer(decoder_params, x, z)                 # (..., h)
     return decoder_logits(decoder_params, first, x.shape[-2:])        # (..., H, W, C)
 
@@ -106,7 +151,8 @@ def decoder_first_layer(decoder_params, x, z):
     C = num_colors_of(decoder_params, (H, W), z.shape[-1])
     W0, b0 = decoder_params[0]
     n_grid = H * W * C
-    return (dense(one_hot(x, C, W0.dtype), take_range(W0, 0, n_grid), b0)   # (..., h) once per x
+    hot_x = one_hot(x, C, W0.dtype, check=False)  # x was checked where it came in
+    return (dense(hot_x, take_range(W0, 0, n_grid), b0)                    # (..., h) once per x
             + dense(z, take_range(W0, n_grid, W0.shape[0])))                # (..., h) once per z
 
 
@@ -117,14 +163,51 @@ def decoder_logits(decoder_params, first, grid_shape):
     return np.reshape(logits, logits.shape[:-1] + tuple(grid_shape) + (-1,))
 
 
+def check_decoder_inputs(decoder_params, x, z):
+    """What ``decode`` checks: the decoder's layers, the grids x (shape, colours) and the
+    latents z (shape ``(..., d)`` with d the decoder's, leading shape broadcasting against
+    x's, no NaN). One clear error if wrong."""
+    check_layers(decoder_params, "decoder_params")
+    check_grids(x)
+    check_array(z, "z", "latents (..., d)")
+    if np.ndim(z) == 0:
+        raise ValueError("z must have shape (..., d), one latent of d values per grid, got a "
+                         "single number.")
+    C = num_colors_of(decoder_params, x.shape[-2:], np.shape(z)[-1])
+    check_grids(x, num_colors=C)
+    try:
+        onp.broadcast_shapes(x.shape[:-2], np.shape(z)[:-1])
+    except ValueError:
+        raise ValueError(f"the leading shapes of x {x.shape} (..., H, W) and z {np.shape(z)} "
+                         "(..., d) do not broadcast; give one latent per grid, or size-1 axes "
+                         "to decode every grid under every latent.") from None
+    check_finite(z, "z", "pass finite latents")
+
+
 def check_batch(params, x, y, eps=None, min_pairs=2):
-    """Validate a training or evaluation batch against the model; one clear error if wrong."""
+    """Validate a training or evaluation batch against the model; one clear error if wrong.
+
+    params: checked to be ``{"encoder": [...], "decoder": [...]}`` of matching sizes.
+    x, y:   int ``(B, N, H, W)`` with B >= 1, N >= ``min_pairs``, colours in ``[0, C)``.
+    eps:    None, or finite noise ``(B, N, d)``.
+    """
+    check_params(params)
     check_grids(x, y, min_pairs=min_pairs)
+    if params["encoder"][-1][0].shape[1] % 2:
+        raise ValueError(f"the encoder's last layer has {params['encoder'][-1][0].shape[1]} "
+                         "outputs, expected 2 d (mu and logvar); make params with init_params.")
     d = latent_dim_of(params)
     C = num_colors_of(params["decoder"], x.shape[-2:], d)
+    n_encoder = params["encoder"][0][0].shape[0]
+    if n_encoder != 2 * x.shape[-2] * x.shape[-1] * C:
+        raise ValueError(f"the encoder takes {n_encoder} inputs but the decoder's C = {C} colours "
+                         f"on {x.shape[-2]}x{x.shape[-1]} grids need 2*H*W*C = "
+                         f"{2 * x.shape[-2] * x.shape[-1] * C}; use an encoder and a decoder "
+                         "made together by init_params.")
     check_grids(x, y, num_colors=C)
     if eps is not None:
+        check_array(eps, "eps", f"standard normal noise (B, N, d) = {x.shape[:2] + (d,)}")
         if eps.shape != x.shape[:2] + (d,):
             raise ValueError(f"eps must have shape (B, N, d) = {x.shape[:2] + (d,)}, "
                              f"got {eps.shape}.")
-        check_finite(eps, "eps")
+        check_finite(eps, "eps", f"draw it with rng.standard_normal({x.shape[:2] + (d,)})")

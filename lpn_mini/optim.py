@@ -5,15 +5,37 @@ nothing in place, so a training step can be repeated or undone freely.
 """
 import numpy as onp
 
+from .tasks import check_number, checked_by
+
 
 def tree_map(f, *trees):
     """Apply ``f`` leaf-wise to arrays held in matching nested dicts, lists and tuples."""
     first = trees[0]
     if isinstance(first, dict):
+        for t in trees[1:]:
+            if not isinstance(t, dict) or t.keys() != first.keys():
+                raise _mismatch(first, t)
         return {k: tree_map(f, *(t[k] for t in trees)) for k in first}
     if isinstance(first, (list, tuple)):
-        return type(first)(tree_map(f, *leaves) for leaves in zip(*trees, strict=True))
+        for t in trees[1:]:
+            if not isinstance(t, (list, tuple)) or len(t) != len(first):
+                raise _mismatch(first, t)
+        return type(first)(tree_map(f, *leaves) for leaves in zip(*trees))
     return f(*trees)
+
+
+def _describe(tree):
+    if isinstance(tree, dict):
+        return f"a dict with keys {sorted(tree)}"
+    if isinstance(tree, (list, tuple)):
+        return f"a {type(tree).__name__} of {len(tree)}"
+    return f"a {type(tree).__name__}"
+
+
+def _mismatch(first, other):
+    return ValueError(f"the nested structures do not match: {_describe(first)} met "
+                      f"{_describe(other)}; gradients and optimizer states must be shaped like "
+                      "params (autograd.grad and adam_init make them so).")
 
 
 def tree_leaves(tree):
@@ -27,8 +49,17 @@ def tree_leaves(tree):
 
 def tree_unflatten(like, leaves):
     """The nested structure of ``like`` holding ``leaves`` (in ``tree_leaves`` order) instead."""
-    leaves = iter(leaves)
-    return tree_map(lambda _: next(leaves), like)
+    count, used, it = len(leaves), [0], iter(leaves)  # leaves may be an autograd SequenceBox
+
+    def take(_):
+        used[0] += 1
+        return next(it) if used[0] <= count else None
+
+    tree = tree_map(take, like)
+    if used[0] != count:
+        raise ValueError(f"like holds {used[0]} arrays but {count} leaves were given; pass "
+                         "one leaf per array of like, in tree_leaves order.")
+    return tree
 
 
 def global_norm(tree):
@@ -40,6 +71,9 @@ def clip_by_global_norm(grads, max_norm):
     """Scale all gradients by one factor so that their global norm is at most ``max_norm``."""
     if max_norm is None:
         return grads
+    check_number(max_norm, "max_norm", meaning="the largest global norm of the gradients")
+    if max_norm <= 0:
+        raise ValueError(f"max_norm must be positive (or None for no clipping), got {max_norm}.")
     norm = global_norm(grads)
     scale = max_norm / max(norm, max_norm)  # 1 when already inside the ball
     return tree_map(lambda g: g * scale, grads)
@@ -51,6 +85,27 @@ def adam_init(params):
     return {"m": tree_map(zeros, params), "v": tree_map(zeros, params), "t": 0}
 
 
+def check_adam_arguments(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+                         weight_decay=0.0):
+    """Adam's state as ``adam_init`` makes it, and hyperparameters in their ranges (the
+    structures of params, grads and the moments are compared by ``tree_map``)."""
+    if not isinstance(state, dict):
+        raise TypeError(f"state must be Adam's state, the dict that adam_init(params) makes (and "
+                        f"adam_update returns), got a {type(state).__name__}.")
+    if not {"m", "v", "t"} <= state.keys():
+        raise ValueError(f"state must be Adam's state with keys 'm', 'v' and 't', as "
+                         f"adam_init(params) makes it (and adam_update returns it), got keys "
+                         f"{sorted(state)}.")
+    check_number(lr, "lr", 0, "the learning rate")
+    check_number(eps, "eps", 0, "Adam's epsilon")
+    check_number(weight_decay, "weight_decay", 0)
+    for name, beta in (("beta1", beta1), ("beta2", beta2)):
+        check_number(beta, name, 0, "a moment's decay rate")
+        if beta >= 1:
+            raise ValueError(f"{name} must lie in [0, 1), got {beta}.")
+
+
+@checked_by(check_adam_arguments)
 def adam_update(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
     """One step of Adam (Kingma & Ba, 2015, Algorithm 1) *descending* the loss.
 

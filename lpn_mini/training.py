@@ -41,14 +41,14 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
     if check:
         check_batch(params, x, y, eps)
     ### BEGIN SOLUTION
-    enc, dec = params["encoder"], params["decoder"]
-    mu, logvar = encode(enc, x, y)                       # (B, N, d)   line 4: q_phi(z | x_i, y_i)
+    enc, dec = params["encoder"], params["decoder"]      # x, y: checked above (check_batch)
+    mu, logvar = encode(enc, x, y, check=False)          # (B, N, d)   line 4: q_phi(z | x_i, y_i)
     z = reparameterize(mu, logvar, eps)                  # (B, N, d)   lines 4-6
     z_prime = leave_one_out_mean(z)                      # (B, N, d)   lines 7-8
     z_prime = search_latents(dec, x, y, z_prime, LEAVE_ONE_OUT, num_steps=num_steps,
                              alpha=alpha, stop_gradient=stop_gradient, reduce=reduce,
                              **search_options)                         # lines 9-11
-    rec = -log_likelihood(dec, x, y, z_prime, reduce)    # (B, N)      line 12, eq. 9
+    rec = -log_likelihood(dec, x, y, z_prime, reduce, check=False)  # (B, N)  line 12, eq. 9
     kl = kl_divergence(mu, logvar)                       # (B, N)      line 12, eq. 10
     return np.mean(rec + beta * kl)                      # line 14: mean over pairs and tasks
     ### END SOLUTION
