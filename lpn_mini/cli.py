@@ -107,8 +107,12 @@ def build_parser():
                         "(meant for a GPU: add --device gpu)")
     p.add_argument("--seeds", type=int, help="number of seeds, 0..N-1 (default: 3 for table1 "
                                               "and ood, 1 otherwise; 1 with --quick)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
+    p.add_argument("--jobs", type=int, metavar="N",
                    help="training runs in parallel processes (default 1; use the core count)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="send the runs to the Dask cluster whose scheduler is at ADDRESS "
+                        "(tcp://HOST:8786) instead of local processes; finished runs come back "
+                        "into --runs-dir (needs pip install -e '.[cluster]'; not with --jobs)")
     p.add_argument("--out", metavar="DIR",
                    help="output folder (default: results/<experiment>[-quick])")
     p.add_argument("--runs-dir", metavar="DIR",
@@ -223,6 +227,9 @@ def _interrupted(args):
                     f"command to resume from it.")
         return ("interrupted before the first checkpoint was written; nothing to resume, run "
                 "the same command to start again.")
+    if command == "reproduce" and args.scheduler:
+        return ("interrupted; the cluster's unfinished runs are cancelled and the finished ones "
+                "are in the runs folder, run the same command to run the rest.")
     return {
         "evaluate": "interrupted; the evaluation did not finish and its results were not "
                     "(all) written, run the same command to evaluate again.",
@@ -343,7 +350,8 @@ def _dispatch(args):
     if args.command == "reproduce":
         from .reproduce import reproduce
         reproduce(args.experiment, args.out, args.scale, args.quick, args.seeds, args.jobs,
-                  args.overrides, args.runs_dir, command="lpn-mini " + " ".join(sys.argv[1:]))
+                  args.overrides, args.runs_dir, command="lpn-mini " + " ".join(sys.argv[1:]),
+                  scheduler=args.scheduler)
         return 0
     if args.command == "exercises":
         from .grading.exercises import build

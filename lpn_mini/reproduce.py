@@ -155,10 +155,9 @@ def default_seeds(experiment, quick=False):
 # One run, in a worker: train, evaluate, remember
 # --------------------------------------------------------------------------------------
 
-def run_job(job):
-    """Train and evaluate one run; reuse ``summary.json`` if this exact job finished before."""
-    from .training import train
-    config = config_from_dict(job.config)
+def finished_run(job):
+    """The summary of ``job`` if this exact job (same config, same evaluations) finished
+    before in ``job.run_dir``, marked ``reused``; otherwise None."""
     summary_path = os.path.join(job.run_dir, "summary.json")
     if os.path.exists(summary_path):
         with open(summary_path) as f:
@@ -167,6 +166,17 @@ def run_job(job):
                 done.get("evaluations") == job.evaluations:
             done["reused"] = True
             return done
+    return None
+
+
+def run_job(job):
+    """Train and evaluate one run; reuse ``summary.json`` if this exact job finished before."""
+    from .training import train
+    config = config_from_dict(job.config)
+    summary_path = os.path.join(job.run_dir, "summary.json")
+    done = finished_run(job)
+    if done is not None:
+        return done
     # A checkpoint from a different config (an earlier plan) is stale: start that run afresh.
     saved_path = os.path.join(job.run_dir, "config.json")
     resume = True
@@ -223,9 +233,13 @@ def _one_blas_thread():
                 os.environ[k] = v
 
 
-def run_jobs(jobs, num_workers=1):
-    """Run every job (longest first), ``num_workers`` at a time; summaries in plan order."""
+def run_jobs(jobs, num_workers=1, scheduler=None):
+    """Run every job (longest first), ``num_workers`` at a time, or on the Dask cluster whose
+    scheduler is at ``scheduler`` (``cluster.run_on_cluster``); summaries in plan order."""
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
+    if scheduler:  # connect and submit before the bar starts: a failure is one clear line
+        from .cluster import run_on_cluster
+        on_cluster = run_on_cluster(scheduler, [(i, jobs[i]) for i in order])
     summaries = [None] * len(jobs)
     bar = tqdm(total=len(jobs), desc="runs", unit="run", dynamic_ncols=True)
 
@@ -235,7 +249,13 @@ def run_jobs(jobs, num_workers=1):
         how = "reused" if s["reused"] else f"trained in {s['train_seconds']:.0f} s"
         bar.write(f"  {jobs[i].label}, seed {jobs[i].seed}: {how}")
 
-    if num_workers == 1:
+    if scheduler:
+        try:
+            for i, s in on_cluster:
+                finished(i, s)
+        finally:  # close the bar before an error or Ctrl-C message, not redrawn after it
+            bar.close()
+    elif num_workers == 1:
         for i in order:
             jobs[i].progress = len(jobs) == 1
             finished(i, run_job(jobs[i]))
@@ -441,11 +461,16 @@ def environment():
 # The command
 # --------------------------------------------------------------------------------------
 
-def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None, jobs=1,
-              overrides=(), runs_dir=None, command=None, echo=print):
+def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None, jobs=None,
+              overrides=(), runs_dir=None, command=None, echo=print, scheduler=None):
     """Run ``experiment`` and write ``results.json``, ``results.md`` and figures to
     ``out_dir`` (default ``results/<experiment>``, ``results/<experiment>-quick`` with
-    ``quick``). Returns the record written to ``results.json``."""
+    ``quick``). The runs go to ``jobs`` local processes (default 1), or to the Dask cluster
+    whose scheduler is at ``scheduler``. Returns the record written to ``results.json``."""
+    if scheduler and jobs is not None:
+        raise ValueError("--jobs and --scheduler do not combine (--jobs N runs N local "
+                         "processes, --scheduler sends every run to the Dask cluster); pass one.")
+    jobs = 1 if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}.")
     out_dir = out_dir or os.path.join("results", experiment + ("-quick" if quick else "")
@@ -456,13 +481,15 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
     base = config_from_dict(job_list[0].config)
     echo(f"reproduce {experiment}: {len(job_list)} training run(s) of {base.steps} steps x "
          f"{base.batch_size} tasks, {base.grid_size}x{base.grid_size} grids, {seeds} seed(s), "
-         f"{jobs} worker(s) -> {out_dir}")
+         f"{f'the Dask cluster at {scheduler}' if scheduler else f'{jobs} worker(s)'} -> "
+         f"{out_dir}")
     t0 = time.perf_counter()
-    summaries = run_jobs(job_list, jobs)
+    summaries = run_jobs(job_list, jobs, scheduler)
     versions, machine = environment()
     record = dict(experiment=experiment, scale=scale, quick=quick,
                   command=command or f"lpn-mini reproduce {experiment}", seeds=list(range(seeds)),
-                  jobs=jobs, started=datetime.datetime.now(datetime.timezone.utc).isoformat(
+                  jobs=None if scheduler else jobs, scheduler=scheduler,
+                  started=datetime.datetime.now(datetime.timezone.utc).isoformat(
                       timespec="seconds"),
                   budget=dict(steps=base.steps, batch_size=base.batch_size,
                               pairs_seen=base.steps * base.batch_size * base.num_pairs),
@@ -478,7 +505,8 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
                                               if not s["reused"]), 1)
     footer = (f"\n\n{len(job_list)} run(s), {seeds} seed(s), {base.steps} steps x "
               f"{base.batch_size} tasks each; wall time {record['wall_seconds']:.0f} s on "
-              f"{machine['cores']} cores ({machine['cpu']}), {jobs} worker(s); "
+              + (f"the Dask cluster at {scheduler}; " if scheduler else
+                 f"{machine['cores']} cores ({machine['cpu']}), {jobs} worker(s); ") +
               f"`{record['command']}`.")
     if any(s["reused"] for s in summaries):
         footer += " Some runs were reused from an earlier invocation (see results.json)."
