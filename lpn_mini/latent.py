@@ -108,10 +108,11 @@ def check_search_inputs(x, y, z, mask):
     ``LEAVE_ONE_OUT``."""
     check_grids(x, y, min_pairs=1)
     check_array(z, "z", "latents (B, M, d)")
-    if len(z.shape) != 3 or z.shape[0] != x.shape[0]:
+    z_shape = getval(z).shape  # a box's own .shape is a traced call; its value's is not
+    if len(z_shape) != 3 or z_shape[0] != x.shape[0]:
         raise ValueError(f"z must hold M latents for each of the B = {x.shape[0]} tasks, shape "
-                         f"(B, M, d), got {z.shape}; for one latent per task pass z[:, None].")
-    M, N = z.shape[1], x.shape[1]
+                         f"(B, M, d), got {z_shape}; for one latent per task pass z[:, None].")
+    M, N = z_shape[1], x.shape[1]
     if not isinstance(mask, str):
         shape = onp.shape(mask)
         if len(shape) != 2 or shape[1] != N or shape[0] not in (1, M):

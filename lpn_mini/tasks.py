@@ -177,8 +177,9 @@ def check_params(params, networks=("encoder", "decoder")):
 
 
 def _shape(a):
-    """``a.shape`` (arrays, autograd boxes, device arrays), else NumPy's reading of it (lists)."""
-    shape = getattr(a, "shape", None)
+    """``a.shape`` (arrays, device arrays; a box's value's, which is quicker to read than the
+    box's own), else NumPy's reading of it (lists)."""
+    shape = getattr(getval(a), "shape", None)
     return onp.shape(a) if shape is None else shape
 
 
@@ -198,8 +199,9 @@ def check_reparameterization(mu, logvar, eps):
     if eps is None or not hasattr(getval(eps), "shape"):
         raise TypeError(f"eps must be an array of standard normal noise shaped like mu, {shape}, "
                         f"got {_kind(eps)}; draw it with rng.standard_normal({shape}).")
-    if eps.shape != shape and (eps.shape[-1:] != shape[-1:] or not _broadcasts(eps.shape, shape)):
-        raise ValueError(f"eps must have the shape of mu and logvar, {shape}, got {eps.shape}; "
+    eps_shape = _shape(eps)
+    if eps_shape != shape and (eps_shape[-1:] != shape[-1:] or not _broadcasts(eps_shape, shape)):
+        raise ValueError(f"eps must have the shape of mu and logvar, {shape}, got {eps_shape}; "
                          f"draw it with rng.standard_normal({shape}).")
 
 
