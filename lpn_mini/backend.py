@@ -38,16 +38,34 @@ Everything else the model uses (``matmul``, ``reshape``, ``expand_dims``, ``exp`
 primitives, so it runs on the device unchanged. The library avoids ``dot`` (its VJP calls
 ``numpy.asarray``), ``concatenate`` and fancy indexing on differentiated values.
 """
+import functools
+import inspect
 import os
 
 import autograd.numpy as anp
 import autograd.numpy.numpy_wrapper as anp_wrapper
 import numpy as onp
-from autograd.extend import VSpace, defvjp, primitive
+from autograd.extend import VSpace, defvjp
+from autograd.extend import primitive as autograd_primitive
 from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.tracer import getval
 
 DEVICES = ("cpu", "gpu")
+
+
+def primitive(f):
+    """autograd's ``@primitive``, keeping ``f``'s signature for ``help()`` and ``inspect``.
+
+    autograd's wrapper is ``(*args, called_by_autograd_dispatcher=False, **kwargs)`` and keeps
+    only the name and docstring of ``f``, so ``help(dense)`` would show that signature.
+    ``functools.update_wrapper`` points ``__wrapped__`` at ``f`` (and copies its module and
+    qualified name), which ``inspect.signature`` and ``help`` follow; ``__signature__`` says the
+    same explicitly. autograd still sees its own primitive: nothing else changes. Every
+    primitive of lpn-mini (here, in ``mlp.py`` and in ``losses.py``) is made with it.
+    """
+    wrapped = functools.update_wrapper(autograd_primitive(f), f)
+    wrapped.__signature__ = inspect.signature(f)
+    return wrapped
 ENV_VAR = "LPN_MINI_DEVICE"
 
 # type of a device array -> its array module (NumPy arrays are not listed: the default).

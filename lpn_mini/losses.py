@@ -4,7 +4,7 @@ from autograd.extend import defvjp
 from autograd.tracer import getval
 
 from .backend import array_module
-from .mlp import primitive  # autograd's, with the signature kept for help()
+from .backend import primitive  # autograd's, with the signature kept for help()
 from .model import check_decoder_inputs, decode, num_colors_of
 from .tasks import check_gaussian, check_grids, checked_by
 

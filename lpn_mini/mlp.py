@@ -5,29 +5,12 @@ care). A layer is a pair ``(W, b)`` with ``W`` of shape ``(fan_in, fan_out)`` an
 shape ``(fan_out,)``, so ``h @ W + b`` maps row vectors. Nothing is hidden in a class: the
 parameters are plain arrays that ``autograd`` can differentiate through.
 """
-import functools
-import inspect
-
 import autograd.numpy as np
 import numpy as onp
 from autograd.extend import defvjp
-from autograd.extend import primitive as autograd_primitive
 
+from .backend import primitive  # autograd's, with the signature kept for help()
 from .tasks import check_count, check_generator, check_layers, checked_by
-
-
-def primitive(f):
-    """autograd's ``@primitive``, keeping ``f``'s signature for ``help()`` and ``inspect``.
-
-    autograd's wrapper is ``(*args, called_by_autograd_dispatcher=False, **kwargs)`` and keeps
-    only the name and docstring of ``f``, so ``help(dense)`` would show that signature.
-    ``functools.update_wrapper`` points ``__wrapped__`` at ``f`` (and copies its module and
-    qualified name), which ``inspect.signature`` and ``help`` follow; ``__signature__`` says the
-    same explicitly. autograd still sees its own primitive: nothing else changes.
-    """
-    wrapped = functools.update_wrapper(autograd_primitive(f), f)
-    wrapped.__signature__ = inspect.signature(f)
-    return wrapped
 
 
 def init_mlp(rng, sizes, dtype=np.float64):

@@ -15,7 +15,7 @@ from lpn_mini import (decode, encode, infer_latent, init_mlp, init_params, kl_di
                       leave_one_out_predict, log_likelihood, log_softmax, mlp_backward,
                       mlp_forward, one_hot, pattern_tasks, predict, reparameterize, scores,
                       search_latents, specification_log_likelihood, training_loss)
-from lpn_mini.backend import to_device
+from lpn_mini.backend import pad_range, take_range, to_device
 from lpn_mini.fake_device import fake_xp
 from lpn_mini.latent import LEAVE_ONE_OUT
 from lpn_mini.losses import grid_log_likelihood, pick_colours, put_colours, sum_colours
@@ -355,7 +355,7 @@ def test_value_checks_run_on_the_device_without_copying_arrays():
 
 # ---- help() and inspect show the real signatures ----------------------------------------
 
-PRIMITIVES = [log_softmax, sum_colours, pick_colours, put_colours, dense, relu]
+PRIMITIVES = [log_softmax, sum_colours, pick_colours, put_colours, dense, relu, take_range, pad_range]
 CHECKED = [reparameterize, kl_divergence, leave_one_out_mean, log_likelihood, mlp_backward,
            adam_update]
 
@@ -372,16 +372,18 @@ def test_help_shows_the_real_signature_and_docstring(f):
 
 
 def test_every_primitive_of_the_library_keeps_its_signature():
-    """A new ``@primitive`` in lpn-mini should use ``mlp.primitive`` (autograd's, signature kept)."""
+    """A new ``@primitive`` in lpn-mini should use ``backend.primitive`` (autograd's, signature
+    kept)."""
     import autograd.extend
     found = []
-    for module in (lpn_mini.mlp, lpn_mini.losses, lpn_mini.model, lpn_mini.latent):
+    for module in (lpn_mini.backend, lpn_mini.mlp, lpn_mini.losses, lpn_mini.model, lpn_mini.latent):
         for name, f in vars(module).items():
             if getattr(f, "_is_autograd_primitive", False) and getattr(f, "__module__", "") == module.__name__:
                 found.append(name)
                 assert "called_by_autograd_dispatcher" not in str(inspect.signature(f)), name
-    assert {"log_softmax", "sum_colours", "pick_colours", "put_colours", "dense", "relu"} <= set(found)
-    assert autograd.extend.primitive is not lpn_mini.mlp.primitive
+    assert {"log_softmax", "sum_colours", "pick_colours", "put_colours", "dense", "relu",
+            "take_range", "pad_range"} <= set(found)
+    assert autograd.extend.primitive is not lpn_mini.backend.primitive
 
 
 def test_tree_unflatten_and_the_mask_count():
