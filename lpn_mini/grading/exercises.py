@@ -137,7 +137,9 @@ m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  t = t + 1
 p = p - lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * p)
 with the bias corrections m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t).
 Hint: `tree_map(f, params, grads)` applies f leaf by leaf. Without the bias correction the
-first steps are far too small."""),
+first steps are too large: at t = 1, m = (1 - beta1) g and v = (1 - beta2) g^2, so
+m / sqrt(v) = 0.1 / sqrt(0.001), about 3.2 times the corrected step of 1 (beta1 = 0.9,
+beta2 = 0.999)."""),
     Exercise(10, "infer_latent", "Test-time inference (Algorithm 1)",
              (("lpn_mini.inference", "infer_latent"),),
              "import autograd.numpy as np\n\n"
