@@ -123,10 +123,13 @@ def build_parser():
 
     p = sub.add_parser("exercises", help="build the course exercises from the library")
     p.add_argument("action", choices=["build"], help="build: write the student files")
-    p.add_argument("--out", metavar="DIR", default="exercises",
-                   help="target folder (default: exercises/)")
+    p.add_argument("--out", metavar="DIR",
+                   help="target folder (default: exercises/, build/solutions/ for --solutions)")
     p.add_argument("--solutions", action="store_true",
                    help="write the reference solutions instead of the student stubs")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite files that were edited since they were built, and allow "
+                        "--solutions into an exercises/ folder")
 
     p = sub.add_parser("chapters", help="render the read-along chapters to notebooks/HTML")
     p.add_argument("action", choices=["render"], help="render: execute and write each chapter")
@@ -148,6 +151,8 @@ def build_parser():
                         "summary.json for a class)")
     p.add_argument("--timeout", type=int, default=120, metavar="S",
                    help="seconds per exercise before it counts as failed (default 120)")
+    p.add_argument("--memory", type=int, metavar="MB",
+                   help="address space per exercise, in MiB (default 4096)")
 
     p = sub.add_parser("show", help="draw evaluation tasks and predictions of a run to PNG")
     p.add_argument("run_dir", metavar="RUN",
@@ -355,7 +360,8 @@ def _dispatch(args):
         return 0
     if args.command == "exercises":
         from .grading.exercises import build
-        for path in build(args.out, solutions=args.solutions):
+        out = args.out or (os.path.join("build", "solutions") if args.solutions else "exercises")
+        for path in build(out, solutions=args.solutions, force=args.force):
             print(f"wrote {path}")
         return 0
     if args.command == "chapters":
@@ -363,8 +369,11 @@ def _dispatch(args):
         render(args.out, args.names, args.to, args.quick)
         return 0
     if args.command == "grade":
-        from .grading.grader import grade
-        grade(args.path, args.json, args.timeout)
+        from .grading.grader import grade, graded_anything
+        if not graded_anything(grade(args.path, args.json, args.timeout, memory_mb=args.memory)):
+            print("lpn-mini grade: error: nothing could be graded: no exercise ran its tests "
+                  "(see the lines above).", file=sys.stderr)
+            return 1
         return 0
     if args.command == "show":
         return _show(args)

@@ -1,12 +1,16 @@
 """The exercises and the autograder: generated from the library, graded by its tests."""
+import hashlib
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from lpn_mini.grading.exercises import EXERCISES, build, by_slug, render
+from lpn_mini.cli import main
+from lpn_mini.grading import grader
+from lpn_mini.grading.exercises import EXERCISES, MANIFEST, build, by_slug, render
 from lpn_mini.grading.grader import grade, grade_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,10 +64,76 @@ def wrong_solution(mistake, folder):
 
 def test_committed_exercises_match_the_generator(tmp_path):
     build(tmp_path)
-    for ex in EXERCISES:
-        committed = (ROOT / "exercises" / ex.filename).read_text()
-        assert committed == (tmp_path / ex.filename).read_text(), (
-            f"exercises/{ex.filename} differs from the library; run `lpn-mini exercises build`.")
+    for name in [ex.filename for ex in EXERCISES] + [MANIFEST]:
+        committed = (ROOT / "exercises" / name).read_text()
+        assert committed == (tmp_path / name).read_text(), (
+            f"exercises/{name} differs from the library; run `lpn-mini exercises build`.")
+
+
+def test_build_never_overwrites_a_students_edits(tmp_path, capsys):
+    build(tmp_path)
+    build(tmp_path)  # what it wrote itself, unchanged: fine
+    kl = tmp_path / by_slug("kl_divergence").filename
+    ex9 = tmp_path / by_slug("adam_update").filename
+    kl.write_text(kl.read_text().replace("# YOUR CODE HERE", "return 0  # my work"))
+    old = ex9.read_text() + "# as an older library generated it\n"
+    ex9.write_text(old)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    manifest["files"][ex9.name] = hashlib.sha256(old.encode()).hexdigest()
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    assert main(["exercises", "build", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"lpn-mini exercises: error: {kl} has been edited since `lpn-mini exercises "
+                   "build` wrote it (a student's work?); nothing was written. Move the edited "
+                   "files away, or pass --force to overwrite them.")
+    assert "my work" in kl.read_text() and ex9.read_text() == old  # nothing was written
+    kl.unlink()
+    build(tmp_path)  # ex09 is as build wrote it last: it is regenerated
+    assert ex9.read_text() == render(by_slug("adam_update"))
+    kl.write_text("my work")
+    assert main(["exercises", "build", "--out", str(tmp_path), "--force"]) == 0
+    assert kl.read_text() == render(by_slug("kl_divergence"))
+
+
+def test_solutions_never_go_into_the_student_files_unless_forced(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["exercises", "build"]) == 0
+    stubs = {p.name: p.read_text() for p in (tmp_path / "exercises").glob("ex*.py")}
+    assert main(["exercises", "build", "--solutions"]) == 0
+    assert (tmp_path / "build" / "solutions" / by_slug("kl_divergence").filename).exists()
+    assert main(["exercises", "build", "--solutions", "--out", "exercises"]) == 2
+    assert "where the student files live" in capsys.readouterr().err
+    assert {p.name: p.read_text() for p in (tmp_path / "exercises").glob("ex*.py")} == stubs
+    assert main(["exercises", "build", "--solutions", "--out", "exercises", "--force"]) == 0
+    assert "### BEGIN" not in (tmp_path / "exercises" / by_slug("kl_divergence").filename).read_text()
+
+
+def test_grade_without_pytest_says_what_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(grader, "has_pytest", lambda: False)
+    assert main(["grade", str(ROOT / "exercises")]) == 2
+    err = capsys.readouterr().err
+    assert err == ("lpn-mini grade: error: the grader runs the library's tests with pytest, "
+                   "which is not installed; install it with `pip install -e '.[test]'`.\n")
+
+
+def test_grade_exits_non_zero_when_nothing_could_be_graded(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["grade", str(empty)]) == 2
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / by_slug("kl_divergence").filename).write_text("def kl_divergence(mu, logvar)\n")
+    assert main(["grade", str(broken)]) == 1
+    assert "nothing could be graded" in capsys.readouterr().err
+
+
+def test_what_grade_writes_is_ignored_by_git():
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a checkout")
+    paths = ["exercises/results.json", "exercises/summary.json", "submissions/alice/results.json",
+             "submissions/summary.json"]
+    out = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert out.stdout.split() == paths
 
 
 def test_every_exercise_has_a_wrong_solution():

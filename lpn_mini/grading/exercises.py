@@ -5,10 +5,13 @@ One source of truth: the bodies students write are marked in the library itself 
 each exercise's functions out of the library and replaces every marked body with
 ``# YOUR CODE HERE`` and ``raise NotImplementedError``; with ``solutions=True`` it keeps
 the bodies and drops only the markers. A test fails when the committed files in
-``exercises/`` differ from what ``build`` makes, so the assignment cannot drift.
+``exercises/`` differ from what ``build`` makes, so the assignment cannot drift. ``build``
+never overwrites a file someone edited (see ``build``).
 """
+import hashlib
 import importlib
 import inspect
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -215,13 +218,62 @@ def render(ex, solutions=False):
     return header + ex.imports + "\n\n" + "\n\n".join(b.rstrip("\n") + "\n" for b in bodies)
 
 
-def build(out_dir, solutions=False):
-    """Write every exercise file into ``out_dir``; return the paths written."""
+MANIFEST = ".generated.json"  # in the output folder: the hash of each file build wrote
+EXERCISES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "exercises")
+
+
+def _sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _written_before(out_dir):
+    try:
+        with open(os.path.join(out_dir, MANIFEST)) as f:
+            return json.load(f).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def build(out_dir, solutions=False, force=False):
+    """Write every exercise file into ``out_dir``; return the paths written.
+
+    A file that differs both from what ``build`` writes now and from what it wrote there
+    last (the hashes in ``out_dir/.generated.json``) has been edited, perhaps by a student:
+    ``build`` refuses to overwrite it, and writes nothing, unless ``force``. Solutions never
+    go into an ``exercises`` folder unless ``force``.
+    """
+    if solutions and not force and (os.path.basename(os.path.abspath(out_dir)) == "exercises"
+                                    or os.path.abspath(out_dir) == EXERCISES_DIR):
+        raise ValueError(f"the solutions would go into {out_dir}, where the student files "
+                         "live; write them elsewhere (by default they go to build/solutions/) "
+                         "or pass --force to overwrite the student files.")
+    texts = {ex.filename: render(ex, solutions) for ex in EXERCISES}
+    before = _written_before(out_dir)
+    edited = []
+    for name, text in texts.items():
+        path = os.path.join(out_dir, name)
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                current = f.read()
+            if current != text and _sha256(current) != before.get(name):
+                edited.append(path)
+    if edited and not force:
+        raise ValueError(f"{', '.join(edited)} "
+                         f"{'has' if len(edited) == 1 else 'have'} been edited since "
+                         "`lpn-mini exercises build` wrote "
+                         f"{'it' if len(edited) == 1 else 'them'} (a student's work?); nothing "
+                         "was written. Move the edited files away, or pass --force to "
+                         "overwrite them.")
     os.makedirs(out_dir, exist_ok=True)
     paths = []
-    for ex in EXERCISES:
-        path = os.path.join(out_dir, ex.filename)
+    for name, text in texts.items():
+        path = os.path.join(out_dir, name)
         with open(path, "w") as f:
-            f.write(render(ex, solutions))
+            f.write(text)
         paths.append(path)
+    with open(os.path.join(out_dir, MANIFEST), "w") as f:
+        json.dump({"files": {name: _sha256(text) for name, text in texts.items()}}, f,
+                  indent=1, sort_keys=True)
+        f.write("\n")
     return paths

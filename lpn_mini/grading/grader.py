@@ -1,20 +1,46 @@
 """The autograder: the library's own tests, run against a student's exercise files.
 
-Each exercise is graded in its own ``pytest`` process with a time limit, so that a
-student's exception, infinite loop or wrong shape costs that exercise's points and never
-the grader. Points are shared equally among the exercise's tests.
+Each exercise is graded in its own ``pytest`` process, so that a student's exception,
+infinite loop or wrong shape costs that exercise's points and never the grader. Points are
+shared equally among the exercise's tests.
+
+The student's code runs with the rights of whoever runs the grader; the limits here keep an
+honest mistake (or a casual cheat) from costing more than its points, they are not a
+sandbox (exercises/README.md shows how to grade in a container):
+
+- only functions the file defines itself earn points: each required function must be a
+  ``def`` in the file (checked here, with ``ast``) and the loaded function's code must come
+  from the file (checked in the child); the library's own function raises while the
+  student's code runs;
+- the child never sees where the report goes: it sends its per-test outcomes back over a
+  pipe, each message led by a random token written on its stdin, and this process checks
+  the token, computes the points and writes every report after the last child has ended;
+- the child's address space is limited (``RLIMIT_AS``, ``memory_mb``), its wall-clock time
+  is limited (``timeout``, then its whole process group is killed), and only the last
+  ``OUTPUT_TAIL`` bytes of what it prints are kept, read as it comes.
 """
+import ast
+import importlib.util
 import json
 import os
+import re
+import resource
+import secrets
+import selectors
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .exercises import EXERCISES, POINTS, by_slug
 
 TESTS_DIR = Path(__file__).resolve().parents[2] / "tests"
+MEMORY_MB = 4096       # address space per exercise; the reference solutions pass with 1024
+OUTPUT_TAIL = 64 * 1024  # bytes of the child's output kept (the last ones)
+MESSAGES_MAX = 1 << 20   # bytes of results a child may send
 
 
 @dataclass
@@ -38,7 +64,150 @@ def _exercise_of(path):
                      f"(see exercises/).")
 
 
-def grade_file(exercise, path, timeout=120):
+def has_pytest():
+    return importlib.util.find_spec("pytest") is not None
+
+
+def _where(node):
+    return f"line {node.lineno}"
+
+
+def static_check(path, names):
+    """None if the file defines every function in ``names`` with a top-level ``def`` and
+    never rebinds it; else the one line that says why it earns no points."""
+    try:
+        tree = ast.parse(Path(path).read_text(), filename=str(path))
+    except SyntaxError as e:
+        return f"{path} could not be imported (SyntaxError at line {e.lineno}: {e})"
+    except (UnicodeDecodeError, ValueError) as e:
+        return f"{path} could not be read as Python source ({e})"
+    defined, rebound = set(), {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined.add(node.name)
+            rebound.pop(node.name, None)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            source = getattr(node, "module", None) or "a module"
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                rebound[bound] = f"imports {bound} from {source} ({_where(node)})"
+        else:
+            for target in ast.walk(node):
+                if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
+                    rebound[target.id] = f"assigns {target.id} ({_where(target)})"
+    for name in names:
+        if name in rebound:
+            return (f"{path} {rebound[name]} instead of defining it: only functions the file "
+                    f"defines itself, with `def {name}(...)`, earn points.")
+        if name not in defined:
+            return (f"{path} defines no function {name}(); keep the name and the signature "
+                    "of the template.")
+    return None
+
+
+def _test_files(slug):
+    """The test files that hold this exercise's tests (all of them if none says so)."""
+    mark = re.compile(r"exercise\(\s*[\"']" + re.escape(slug) + r"[\"']")
+    files = sorted(str(p) for p in TESTS_DIR.glob("test_*.py") if mark.search(p.read_text()))
+    return files or [str(TESTS_DIR)]
+
+
+def _limit_memory(memory_mb):
+    """What the child runs before Python starts: its address space limited to ``memory_mb``
+    (a NumPy allocation beyond it raises MemoryError, which the plugin reports)."""
+    limit = int(memory_mb * 2**20)
+
+    def preexec():
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    return preexec
+
+
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_child(cmd, token, timeout, memory_mb, cwd, env):
+    """Run the grading child; return (messages, output tail, bytes printed, timed out,
+    return code). Its output and its messages are read as they come, so the grader's memory
+    stays bounded whatever the child prints."""
+    read_fd, write_fd = os.pipe()
+    cmd = [*cmd, "--grading-fd", str(write_fd)]
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                pass_fds=(write_fd,), start_new_session=True,
+                                preexec_fn=_limit_memory(memory_mb))
+    finally:
+        os.close(write_fd)
+    try:
+        proc.stdin.write(token.encode() + b"\n")
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    tail, messages, printed, timed_out = bytearray(), bytearray(), 0, False
+    deadline = time.monotonic() + timeout
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ, "out")
+    selector.register(read_fd, selectors.EVENT_READ, "messages")
+    open_streams = 2
+    try:
+        while open_streams:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            for key, _ in selector.select(timeout=min(left, 1.0)):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    open_streams -= 1
+                elif key.data == "out":
+                    printed += len(chunk)
+                    tail += chunk
+                    del tail[:-OUTPUT_TAIL]
+                elif len(messages) < MESSAGES_MAX:
+                    messages += chunk[:MESSAGES_MAX - len(messages)]
+        if not timed_out:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+    finally:
+        _kill_group(proc)  # also whatever the student's code started
+        proc.wait()
+        selector.close()
+        proc.stdout.close()
+        os.close(read_fd)
+    return bytes(messages), bytes(tail), printed, timed_out, proc.returncode
+
+
+def _valid_message(data, token):
+    """The first message led by ``token`` that has the shape the plugin sends, else None."""
+    for line in data.decode(errors="replace").splitlines():
+        head, _, body = line.partition(" ")
+        if not secrets.compare_digest(head, token):
+            continue
+        try:
+            message = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and isinstance(message.get("import_error"), str):
+            return message
+        tests = message.get("tests") if isinstance(message, dict) else None
+        if isinstance(tests, list) and all(
+                isinstance(t, dict) and isinstance(t.get("test"), str)
+                and isinstance(t.get("passed"), bool) and isinstance(t.get("message"), str)
+                for t in tests):
+            return message
+    return None
+
+
+def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB):
     """Grade one student file for one exercise."""
     result = ExerciseResult(exercise.number, exercise.slug, exercise.title, 0.0, POINTS)
     if not os.path.exists(path):
@@ -46,24 +215,38 @@ def grade_file(exercise, path, timeout=120):
         return result
     if not TESTS_DIR.is_dir():
         raise FileNotFoundError(f"the grader runs the library's tests but {TESTS_DIR} is missing; "
-                                "install lpn-mini from a checkout with `pip install -e .`.")
+                                "install lpn-mini from a checkout with `pip install -e '.[test]'`.")
+    refused = static_check(path, [name for _, name in exercise.functions])
+    if refused:
+        result.feedback.append(refused)
+        return result
+    token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp:
-        report = os.path.join(tmp, "report.json")
-        cmd = [sys.executable, "-m", "pytest", str(TESTS_DIR), "-q", "-p", "no:cacheprovider",
-               "-p", "lpn_mini.grading.plugin", "--exercise", exercise.slug,
-               "--submission", str(Path(path).resolve()), "--grading-report", report]
+        cmd = [sys.executable, "-m", "pytest", *_test_files(exercise.slug), "-q", "-s", "--tb=no",
+               "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin",
+               "--exercise", exercise.slug, "--submission", str(Path(path).resolve())]
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-        try:
-            subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout, env=env)
-        except subprocess.TimeoutExpired:
-            result.feedback.append(f"timed out after {timeout} s: is there an infinite loop?")
-            return result
-        if not os.path.exists(report):
-            result.feedback.append("the tests could not run on this file (the grader got no "
-                                   "report); run it with python to see the error.")
-            return result
-        with open(report) as f:
-            data = json.load(f)
+        for threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(threads, "1")  # fewer BLAS buffers under the memory limit
+        messages, tail, printed, timed_out, code = run_child(cmd, token, timeout, memory_mb,
+                                                             tmp, env)
+    if printed > OUTPUT_TAIL:
+        result.feedback.append(f"the code printed {printed / 2**20:.1f} MiB; the grader kept only "
+                               f"the last {OUTPUT_TAIL // 1024} KiB of the output.")
+    if timed_out:
+        result.feedback.append(f"timed out after {timeout} s: is there an infinite loop?")
+        return result
+    data = _valid_message(messages, token)
+    if data is None:
+        text = tail.decode(errors="replace")
+        if "MemoryError" in text or code == -signal.SIGKILL:
+            result.feedback.append(f"memory limit: the tests stopped without a result, out of "
+                                   f"the {memory_mb:g} MiB the grader gives each exercise.")
+        last = next((l.strip() for l in reversed(text.splitlines()) if l.strip()), "")
+        result.feedback.append("the tests could not run on this file (the grader got no "
+                               f"result, exit status {code}); run it with python to see the "
+                               "error." + (f" Its last output: {last[:200]}" if last else ""))
+        return result
     if "import_error" in data:
         result.feedback.append(data["import_error"])
         return result
@@ -71,17 +254,17 @@ def grade_file(exercise, path, timeout=120):
     result.total = len(tests)
     result.passed = sum(t["passed"] for t in tests)
     result.points = round(POINTS * result.passed / max(result.total, 1), 2)
-    result.feedback = [f"{t['test']}: {t['message']}" for t in tests if not t["passed"]]
+    result.feedback += [f"{t['test']}: {t['message']}" for t in tests if not t["passed"]]
     return result
 
 
-def grade_submission(path, timeout=120, only=None):
+def grade_submission(path, timeout=120, only=None, memory_mb=MEMORY_MB):
     """Grade a folder of exercise files (or one file). Returns a list of ExerciseResult."""
     path = Path(path)
     if path.is_file():
-        return [grade_file(_exercise_of(path), path, timeout)]
+        return [grade_file(_exercise_of(path), path, timeout, memory_mb)]
     exercises = [by_slug(s) for s in only] if only else EXERCISES
-    return [grade_file(ex, path / ex.filename, timeout) for ex in exercises]
+    return [grade_file(ex, path / ex.filename, timeout, memory_mb) for ex in exercises]
 
 
 def is_submission(folder):
@@ -108,22 +291,39 @@ def print_results(results, echo=print):
     echo(f"total: {total:.1f} / {sum(r.max_points for r in results):g}")
 
 
-def grade(path, json_path=None, timeout=120, echo=print):
+def _write_json(path, data):
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2)
+
+
+def graded_anything(everything):
+    """Whether any exercise of any submission ran its tests (``grade``'s return value)."""
+    return any(r.total for results in everything.values() for r in results)
+
+
+def grade(path, json_path=None, timeout=120, echo=print, memory_mb=None):
     """``lpn-mini grade``: one submission (a folder of exercise files, or one file) or a
-    folder of submissions (one sub-folder per student), with a summary table for several."""
+    folder of submissions (one sub-folder per student), with a summary table for several.
+    Every report is written after the last student's code has finished running."""
     if not timeout > 0:  # also refuses NaN
         raise ValueError(f"the timeout must be a positive number of seconds per exercise, got "
                          f"{timeout}; e.g. --timeout 120.")
+    memory_mb = MEMORY_MB if memory_mb is None else memory_mb
+    if not memory_mb >= 64:
+        raise ValueError(f"the memory limit must be at least 64 MiB per exercise, got "
+                         f"{memory_mb}; e.g. --memory {MEMORY_MB}.")
+    if not has_pytest():
+        raise ValueError("the grader runs the library's tests with pytest, which is not "
+                         "installed; install it with `pip install -e '.[test]'`.")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; pass a folder of exercise files, one "
                                 "exercise file, or a folder of student folders.")
     if path.is_file() or is_submission(path):
-        results = grade_submission(path, timeout)
+        results = grade_submission(path, timeout, memory_mb=memory_mb)
         print_results(results, echo)
         out = json_path or (path.parent if path.is_file() else path) / "results.json"
-        with open(out, "w") as f:
-            json.dump(gradescope_json(results), f, indent=2)
+        _write_json(out, gradescope_json(results))
         echo(f"wrote {out}")
         return {str(path): results}
     students = sorted(p for p in path.iterdir() if p.is_dir() and is_submission(p))
@@ -133,18 +333,17 @@ def grade(path, json_path=None, timeout=120, echo=print):
     everything = {}
     for student in students:
         echo(f"== {student.name}")
-        results = grade_submission(student, timeout)
+        results = grade_submission(student, timeout, memory_mb=memory_mb)
         print_results(results, echo)
-        with open(student / "results.json", "w") as f:
-            json.dump(gradescope_json(results), f, indent=2)
         everything[student.name] = results
     echo("\n| student | " + " | ".join(f"ex{e.number:02d}" for e in EXERCISES) + " | total |")
     echo("|---|" + "---|" * (len(EXERCISES) + 1))
     for name, results in everything.items():
         echo(f"| {name} | " + " | ".join(f"{r.points:g}" for r in results)
              + f" | {sum(r.points for r in results):g} |")
+    for name, results in everything.items():  # after every student's code has run
+        _write_json(path / name / "results.json", gradescope_json(results))
     summary = json_path or path / "summary.json"
-    with open(summary, "w") as f:
-        json.dump({k: [asdict(r) for r in v] for k, v in everything.items()}, f, indent=2)
+    _write_json(summary, {k: [asdict(r) for r in v] for k, v in everything.items()})
     echo(f"wrote {summary} and a results.json in each student folder")
     return everything

@@ -1,0 +1,153 @@
+"""The grader gives points only for code the student wrote, and survives hostile files.
+
+Each cheat from issue 14 is written out here and must score 0 with a line that says why;
+a flood of output and a memory hog must cost their points, not the grader's memory.
+"""
+import json
+import resource
+import textwrap
+
+from lpn_mini.grading.exercises import EXERCISES, by_slug, render
+from lpn_mini.grading.grader import OUTPUT_TAIL, grade, grade_file, graded_anything
+
+REPARAMETERIZE = by_slug("reparameterize")
+KL = by_slug("kl_divergence")
+
+
+def write(folder, exercise, body):
+    path = folder / exercise.filename
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def graded(exercise, folder, body, **kwargs):
+    return grade_file(exercise, write(folder, exercise, body), **kwargs)
+
+
+def test_a_re_export_of_the_library_scores_zero(tmp_path):
+    result = graded(REPARAMETERIZE, tmp_path, "from lpn_mini.latent import reparameterize\n")
+    assert result.points == 0 and result.total == 0
+    assert result.feedback == [
+        f"{tmp_path / REPARAMETERIZE.filename} imports reparameterize from lpn_mini.latent "
+        "(line 1) instead of defining it: only functions the file defines itself, with "
+        "`def reparameterize(...)`, earn points."]
+
+
+def test_ten_re_exports_score_zero_and_grade_nothing(tmp_path):
+    for ex in EXERCISES:
+        lines = [f"from {module} import {name}\n" for module, name in ex.functions]
+        (tmp_path / ex.filename).write_text("".join(lines))
+    everything = grade(tmp_path, echo=lambda *a: None)
+    results = everything[str(tmp_path)]
+    assert sum(r.points for r in results) == 0
+    assert all("instead of defining it" in r.feedback[0] for r in results)
+    assert not graded_anything(everything)  # so `lpn-mini grade` exits non-zero
+
+
+def test_an_assignment_from_the_library_scores_zero(tmp_path):
+    result = graded(REPARAMETERIZE, tmp_path, """\
+        import lpn_mini.latent
+        reparameterize = lpn_mini.latent.reparameterize
+        """)
+    assert result.points == 0
+    assert "assigns reparameterize (line 2) instead of defining it" in result.feedback[0]
+
+
+def test_a_function_rebound_behind_the_static_check_scores_zero(tmp_path):
+    result = graded(REPARAMETERIZE, tmp_path, """\
+        import lpn_mini.latent
+        def reparameterize(mu, logvar, eps):
+            return mu
+        globals()["reparameterize"] = lpn_mini.latent.reparameterize
+        """, timeout=60)
+    assert result.points == 0
+    assert any("is not defined in this file (it comes from lpn_mini.latent)" in line
+               for line in result.feedback), result.feedback
+
+
+def test_calling_the_reference_at_run_time_scores_zero(tmp_path):
+    captured = graded(REPARAMETERIZE, tmp_path, """\
+        from lpn_mini.latent import reparameterize as reference
+        def reparameterize(mu, logvar, eps):
+            return reference(mu, logvar, eps)
+        """, timeout=60)
+    assert captured.points == 0 and captured.total > 0
+    assert all("the reference reparameterize() is not available while grading" in line
+               for line in captured.feedback), captured.feedback
+    looked_up = graded(REPARAMETERIZE, tmp_path, """\
+        def reparameterize(*args):
+            import lpn_mini.latent as L
+            return L.reparameterize(*args)
+        """, timeout=60)
+    assert looked_up.points == 0 and looked_up.total > 0  # L.reparameterize is this function
+
+
+FORGER = """\
+    import glob, json, os, sys
+    def reparameterize(mu, logvar, eps):
+        return mu
+    perfect = json.dumps({"tests": [{"test": "test_x", "passed": True, "message": ""}]})
+    for p in [*sys.argv, *os.environ.values(), *glob.glob("/tmp/**/*.json", recursive=True)]:
+        if p.endswith(".json"):
+            try:
+                open(p, "w").write(perfect)
+            except OSError:
+                pass
+    for fd in range(1, 256):
+        for line in (perfect, "tok " + perfect, "1 passed in 0.01s"):
+            try:
+                os.write(fd, (line + "\\n").encode())
+            except OSError:
+                pass
+    os._exit(0)
+    """
+
+
+def test_a_file_that_forges_the_report_scores_zero(tmp_path):
+    (tmp_path / "results.json").write_text("{}")
+    write(tmp_path, REPARAMETERIZE, FORGER)
+    results = grade(tmp_path, echo=lambda *a: None, timeout=60)[str(tmp_path)]
+    forged = results[REPARAMETERIZE.number - 1]
+    assert forged.points == 0
+    assert any("the grader got no result" in line for line in forged.feedback), forged.feedback
+    data = json.loads((tmp_path / "results.json").read_text())  # written by the grader, last
+    assert data["score"] == 0 and data["max_score"] == 10 * len(EXERCISES)
+
+
+def test_printed_fake_results_score_zero(tmp_path):
+    result = graded(KL, tmp_path, """\
+        import json
+        def kl_divergence(mu, logvar):
+            return 0
+        for name in ("test_kl_is_zero_at_the_prior_and_positive_elsewhere",
+                     "test_kl_matches_monte_carlo", "test_kl_gradient"):
+            print(json.dumps({"tests": [{"test": name, "passed": True, "message": ""}]}))
+            print(f"{name} PASSED")
+        print("3 passed in 0.10s")
+        """, timeout=60)
+    assert result.points == 0 and result.total == 3, result
+
+
+def test_a_flood_of_output_is_cut_and_the_grader_stays_small(tmp_path):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    solution = render(KL, solutions=True)
+    flood = ("import sys, time\n_t = time.time()\n"
+             "while time.time() - _t < 1.5:\n    sys.stdout.write('x' * 1_000_000)\n")
+    result = graded(KL, tmp_path, solution + flood, timeout=60)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert result.points == result.max_points, result.feedback  # printing costs no points
+    assert any(f"kept only the last {OUTPUT_TAIL // 1024} KiB" in line
+               for line in result.feedback), result.feedback
+    assert grown < 64 * 1024, f"the grader's peak memory grew by {grown} KiB"
+
+
+def test_a_memory_hog_gets_the_memory_limit_line_and_zero(tmp_path):
+    result = graded(KL, tmp_path, """\
+        import numpy as np
+        def kl_divergence(mu, logvar):
+            waste = np.ones(1 << 30)  # 8 GB
+            return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1 - logvar, axis=-1) + 0 * waste[0]
+        """, timeout=60, memory_mb=2048)
+    assert result.points == 0 and result.total > 0
+    assert all(line.split(": ", 1)[1].startswith("memory limit: the code ran out of the 2048 MiB")
+               for line in result.feedback), result.feedback
