@@ -81,6 +81,9 @@ class Config:
     num_pairs: int = key(4, count(2), "N pairs per task (leave-one-out needs 2)")
     num_colors: int = key(10, count(2), "C colours (the Pattern task needs 3)")
     density: float = key(1.0, probability(), "probability that a pattern cell is coloured")
+    holdout: float = key(0.0, Rule("a fraction in [0, 1)", lambda v: 0.0 <= v < 1.0),
+                         "fraction of patterns held out of training (by a hash of the "
+                         "pattern) that evaluation draws from; 0 = off")
 
     latent_dim: int = key(8, count(1), "d, the size of the latent z", group="the model")
     hidden: tuple = key((256, 256), counts(1), "hidden widths of encoder and decoder "
@@ -94,7 +97,12 @@ class Config:
     steps: int = key(2000, count(1), "outer optimizer steps: raise it to train longer")
     batch_size: int = key(64, count(1), "tasks per step")
     lr: float = key(2e-3, positive(), "Adam learning rate for phi and theta")
-    weight_decay: float = key(0.0, non_negative(), "> 0 makes it AdamW (the paper: AdamW)")
+    weight_decay: float = key(0.0, non_negative(), "> 0 makes it AdamW (the official code: "
+                                                   "optax.adamw's default 1e-4)")
+    # src/train.py, Trainer.init_train_state: optax.warmup_exponential_decay_schedule from
+    # lr / 100 to lr over linear_warmup_steps = 99 steps, then constant.
+    lr_warmup: int = key(0, count(0), "steps of linear learning-rate warm-up from lr / "
+                                      "(lr_warmup + 1) to lr (official code: 99); 0 = off")
     grad_clip: float = key(1.0, non_negative(),
                            "global-norm clipping of the outer gradient; 0 = off")
     beta: float = key(1e-4, non_negative(), "KL weight (eq. 11)")
@@ -108,14 +116,30 @@ class Config:
                                            "step, for train_method = 'sample'")
     stop_gradient: bool = key(True, FLAG,
                               "the latent update is a constant for the outer gradient")
+    # src/models/lpn.py, LPN._get_gradient_ascent_context: the best of the start point and
+    # every step (_select_best_and_second_best_latents), in training as at test time.
+    train_best_of_trajectory: bool = key(False, FLAG,
+                                         "keep the best latent seen by the K training steps "
+                                         "(official code: on)")
 
     latent_optimizer: str = key("adam", one_of("sgd", "adam"),
                                 "'sgd' (alpha * grad, the pseudo-code) or 'adam'",
                                 group="the latent optimizer, shared by training and "
                                       "test-time search")
     latent_lr: float = key(0.1, positive(), "alpha, the latent step size")
-    latent_clip: float = key(1.0, non_negative(), "per-latent gradient-norm clipping; 0 = off")
-    sample_scale: float = key(1.0, positive(), "std of the random-search proposals around z'")
+    latent_clip: float = key(1.0, non_negative(), "latent gradient-norm clipping; 0 = off")
+    # src/models/lpn.py, LPN._get_gradient_ascent_context: optax.clip_by_global_norm(1.0)
+    # on the gradient of the whole batch of latents, then optax.adam(eps_root=1e-8).
+    latent_clip_mode: str = key("latent", one_of("latent", "global"),
+                                "'latent' (each latent's own norm) or 'global' (one norm "
+                                "over the batch, official code)")
+    adam_eps_root: float = key(0.0, non_negative(),
+                               "latent Adam's epsilon inside the square root (official "
+                               "code: 1e-8); 0 = a square root safe at 0")
+    # src/models/lpn.py, LPN._get_random_search_context: latents + scale * N(0, I) around
+    # the mean latent; the configs use scale 0.5 (pattern_4/rs_5.yaml, the Sample 250 column).
+    sample_scale: float = key(1.0, positive(), "std of the random-search proposals around z', "
+                                               "the mean latent (official configs: 0.5)")
 
     eval_tasks: int = key(256, count(1), "tasks in the fixed, seeded evaluation set",
                           group="evaluation (Algorithm 1, leave-one-out scoring)")
@@ -129,6 +153,11 @@ class Config:
     eval_samples: tuple = key((250,), counts(1), "Sample N columns: random-search latents")
     best_of_trajectory: bool = key(True, FLAG,
                                    "keep the best latent seen during test-time search")
+    # Paper, Table 16: the ARC test-time latent learning rate 5e-2.
+    eval_latent_lr: float = key(-1.0, Rule("a finite number > 0, or -1 (any negative "
+                                           "number: latent_lr)",
+                                           lambda v: math.isfinite(v) and v != 0),
+                                "alpha of test-time search; -1: same as latent_lr")
 
     log_every: int = key(25, count(1), "steps between lines of metrics.jsonl",
                          group="bookkeeping")
@@ -147,6 +176,8 @@ RELATIONS = [
     (lambda c: c.task != "pattern" or c.num_colors >= 3,
      "the Pattern task needs num_colors >= 3 (0 background, 1 the anchor, pattern colours "
      "from 1), got {c.num_colors}; set num_colors=3 or more."),
+    (lambda c: c.task == "pattern" or c.holdout == 0,
+     "holdout = {c.holdout} holds out Pattern programs, but task = {c.task!r}; set holdout=0."),
     (lambda c: c.eval_grad_steps or c.eval_samples,
      "eval_grad_steps and eval_samples are both empty, so evaluation has no column; give at "
      "least one, e.g. eval_grad_steps=0,1,5."),
@@ -158,12 +189,25 @@ RENAMED = {"train_steps": "latent_steps", "train_samples": "latent_samples"}
 # Keys that may differ when a run is resumed or evaluated: they change neither the weights
 # trained so far nor what the next step computes. (``steps`` may only grow: see training.)
 EVAL_KEYS = ("eval_tasks", "eval_seed", "eval_density", "eval_grad_steps", "eval_samples",
-             "best_of_trajectory")
+             "best_of_trajectory", "eval_latent_lr")
 RESUMABLE_KEYS = ("steps", "device", "log_every", "eval_every", "checkpoint_every", *EVAL_KEYS)
 # What `lpn-mini evaluate --set` may change: evaluation keys, and test-time search settings.
 EVALUATION_OVERRIDES = ("device", *EVAL_KEYS, "latent_optimizer", "latent_lr", "latent_clip",
-                        "sample_scale", "likelihood")
+                        "sample_scale", "likelihood", "latent_clip_mode", "adam_eps_root")
 
+
+# The official code's settings where lpn-mini's defaults differ (README, "Fidelity"); the
+# sources are in the comments of the keys above.
+OFFICIAL = dict(
+    weight_decay=1e-4,               # optax.adamw default (src/train.py, init_train_state)
+    lr_warmup=99,                    # src/train.py, init_train_state: linear_warmup_steps=99
+    likelihood="mean",               # per-cell mean (src/models/lpn.py, _normalized_mean_over_sequence)
+    train_best_of_trajectory=True,   # src/models/lpn.py, _get_gradient_ascent_context
+    latent_clip_mode="global",       # optax.clip_by_global_norm(1.0), same function
+    adam_eps_root=1e-8,              # optax.adam(eps_root=1e-8), same function
+    sample_scale=0.5,                # configs/pattern_4/rs_5.yaml: scale 0.5
+    holdout=0.2,                     # lpn-mini's own: evaluate on programs never trained on
+)
 
 PRESETS = {
     # Seconds: what the tests train.
@@ -173,9 +217,13 @@ PRESETS = {
                  dtype="float64"),
     # The README's demo: 4 x 4 grids, 2 x 2 patterns, a few minutes on 2 CPU cores.
     "small": dict(),
-    # The paper's Pattern setting: 10 x 10 grids, 4 x 4 patterns, 20k steps of 128 tasks.
+    # The paper's Pattern setting: 10 x 10 grids, 4 x 4 patterns, 20k steps of 128 tasks,
+    # with the official code's settings (OFFICIAL; README, "Fidelity").
     "paper": dict(grid_size=10, pattern_size=4, latent_dim=32, steps=20000, batch_size=128,
-                  lr=4e-4, weight_decay=0.01, eval_tasks=1024),
+                  lr=4e-4, eval_tasks=1024, **OFFICIAL),
+    # The demo's scale ("small") with every official setting: what the laptop presets
+    # would become if they followed the official code.
+    "official": dict(OFFICIAL),
     # The 2-D-latent model, for plotting the latent space (beta = 1e-3 as in the paper).
     "latent2d": dict(grid_size=4, pattern_size=2, latent_dim=2, beta=1e-3, steps=3000),
     # Out-of-distribution study (Table 6): train at density 0.5; evaluate with

@@ -11,8 +11,12 @@ from .inference import leave_one_out_predict, scores
 from .tasks import pattern_tasks
 
 
-def eval_tasks(config, density=None):
-    """The fixed evaluation set: the same tasks for every run with the same ``eval_seed``."""
+def eval_tasks(config, density=None, seen=False):
+    """The fixed evaluation set: the same tasks for every run with the same ``eval_seed``.
+
+    With ``config.holdout`` > 0 its programs are the held-out ones, never trained on (or,
+    with ``seen``, programs of the training side, for a seen-program accuracy beside it).
+    """
     if config.task != "pattern":
         raise ValueError(f"the leave-one-out evaluation set is made of Pattern tasks; a "
                          f"{config.task!r} run is evaluated by `lpn-mini reproduce {config.task}`.")
@@ -20,23 +24,32 @@ def eval_tasks(config, density=None):
         density = config.density if config.eval_density < 0 else config.eval_density
     rng = onp.random.default_rng([config.eval_seed, 0])
     return pattern_tasks(rng, config.eval_tasks, config.num_pairs, config.grid_size,
-                         config.pattern_size, density, config.num_colors)
+                         config.pattern_size, density, config.num_colors,
+                         holdout=config.holdout, unseen=config.holdout > 0 and not seen)
 
 
-def search_options(config, method, amount, rng=None, shape=None):
+def search_options(config, method, amount, rng=None, shape=None, training=False):
     """Keyword arguments for ``latent.search_latents`` from a config.
 
     method: "grad" (``amount`` = K steps) or "sample" (``amount`` = number of samples; then
     ``rng`` and ``shape = (B, M, d)`` are needed to draw the noise).
+    training: the search inside a training step (Algorithm 2): ``latent_lr`` and
+    ``train_best_of_trajectory``; else test-time search (Algorithm 1): ``eval_latent_lr``
+    when it is set (the caller adds ``best_of_trajectory``).
     """
     if method == "sample":
         B, M, d = shape
         noise = rng.standard_normal((B, M, amount, d)).astype(config.dtype)
         return dict(method="sample", noise=noise, sample_scale=config.sample_scale,
                     reduce=config.likelihood)
-    return dict(method="grad", num_steps=amount, alpha=config.latent_lr,
-                optimizer=config.latent_optimizer, clip_norm=config.latent_clip or None,
-                reduce=config.likelihood)
+    alpha = config.latent_lr if training or config.eval_latent_lr < 0 else config.eval_latent_lr
+    options = dict(method="grad", num_steps=amount, alpha=alpha,
+                   optimizer=config.latent_optimizer, clip_norm=config.latent_clip or None,
+                   reduce=config.likelihood, clip_mode=config.latent_clip_mode,
+                   adam_eps_root=config.adam_eps_root)
+    if training:
+        options["best_of_trajectory"] = config.train_best_of_trajectory
+    return options
 
 
 def methods_of(config):

@@ -166,13 +166,20 @@ def latent_ascent_step(decoder_params, x, y, z, mask, alpha, stop_gradient=True,
     ### END SOLUTION
 
 
-def check_ascent_options(num_steps, alpha, optimizer, clip_norm):
+CLIP_MODES = ("latent", "global")
+
+
+def check_ascent_options(num_steps, alpha, optimizer, clip_norm, clip_mode="latent",
+                         adam_eps_root=0.0):
     """The options of a gradient-ascent search: K >= 0 steps, a finite step size, a known
-    optimizer, a positive clipping norm (or None)."""
+    optimizer, a positive clipping norm (or None), a known clipping mode, eps_root >= 0."""
     check_count(num_steps, "num_steps", 0, "the number K of latent search steps")
     check_number(alpha, "alpha", meaning="the latent step size")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}.")
+    if clip_mode not in CLIP_MODES:
+        raise ValueError(f"clip_mode must be one of {CLIP_MODES}, got {clip_mode!r}.")
+    check_number(adam_eps_root, "adam_eps_root", 0, "Adam's epsilon inside the square root")
     if clip_norm is not None:
         check_number(clip_norm, "clip_norm", meaning="the largest norm of a latent's gradient")
         if clip_norm <= 0:
@@ -180,16 +187,39 @@ def check_ascent_options(num_steps, alpha, optimizer, clip_norm):
                              f"{clip_norm}.")
 
 
-def _clip_by_norm(g, clip_norm):
-    """Scale each latent's gradient (last axis) down to norm at most ``clip_norm``."""
+def safe_sqrt(a):
+    """sqrt(a) for a >= 0 whose derivative is finite (0) where a = 0.
+
+    d sqrt(a) / da = 1 / (2 sqrt(a)) is infinite at 0, and the chain rule multiplies it by
+    the zero derivative of what made a = 0 (a squared gradient coordinate that is exactly 0):
+    inf * 0 = NaN in every outer gradient of a search without stop-gradient. The values are
+    those of ``np.sqrt``; only the derivative at 0 changes (0, a subgradient of |g| at 0).
+    Written with a constant 0/1 mask rather than ``np.where``, whose gradient autograd builds
+    with a host ``zeros`` (not device-safe).
+    """
+    value = getval(a)
+    positive = (value > 0).astype(value.dtype)          # a constant for the outer gradient
+    return np.sqrt(a * positive + (1.0 - positive)) * positive  # sqrt(1) * 0 where a = 0
+
+
+def _clip_by_norm(g, clip_norm, mode="latent"):
+    """Scale gradients down to norm at most ``clip_norm``: each latent's own (last axis,
+    ``mode="latent"``), or one norm over the whole batch of latents (``mode="global"``, the
+    official code: ``optax.clip_by_global_norm(1.0)`` in ``src/models/lpn.py``,
+    ``LPN._get_gradient_ascent_context``). A safe norm: an all-zero gradient stays 0 with a
+    finite derivative."""
     if clip_norm is None:
         return g
-    norm = np.sqrt(np.sum(g ** 2, axis=-1, keepdims=True))  # (..., 1)
+    if mode == "global":
+        norm = safe_sqrt(np.sum(g ** 2))                      # one number for the batch
+    else:
+        norm = safe_sqrt(np.sum(g ** 2, axis=-1, keepdims=True))  # (..., 1)
     return g * (clip_norm / np.maximum(norm, clip_norm))
 
 
 def _trajectory(decoder_params, x, y, z, mask, num_steps, alpha, optimizer, clip_norm,
-                beta1, beta2, adam_eps, reduce, need_last_value):
+                beta1, beta2, adam_eps, reduce, need_last_value, clip_mode="latent",
+                adam_eps_root=0.0):
     """Run the K ascent steps; return the list of latents visited and their objective values.
 
     Works on plain arrays and on autograd boxes alike (the caller decides which), so the
@@ -207,7 +237,7 @@ def _trajectory(decoder_params, x, y, z, mask, num_steps, alpha, optimizer, clip
     for t in range(1, num_steps + 1):
         dz, value = grad_z(z)                             # (B, M, d), (B, M)
         values.append(value)
-        dz = _clip_by_norm(dz, clip_norm)
+        dz = _clip_by_norm(dz, clip_norm, clip_mode)
         if optimizer == "sgd":
             step = alpha * dz                             # Algorithm 2, line 10
         else:                                             # Adam, as the official code runs
@@ -215,7 +245,12 @@ def _trajectory(decoder_params, x, y, z, mask, num_steps, alpha, optimizer, clip
             v = beta2 * v + (1.0 - beta2) * dz ** 2
             m_hat = m / (1.0 - beta1 ** t)
             v_hat = v / (1.0 - beta2 ** t)
-            step = alpha * m_hat / (np.sqrt(v_hat) + adam_eps)
+            # optax.adam(eps_root=1e-8) in the official code (src/models/lpn.py,
+            # LPN._get_gradient_ascent_context): sqrt(v_hat + eps_root). With eps_root = 0,
+            # safe_sqrt keeps the derivative finite where a coordinate's gradient is 0.
+            root = (np.sqrt(v_hat + adam_eps_root) if adam_eps_root > 0
+                    else safe_sqrt(v_hat))
+            step = alpha * m_hat / (root + adam_eps)
         z = z + step                                      # ascent: towards higher likelihood
         zs.append(z)
     if need_last_value:  # the end point's value, for best-of-trajectory
@@ -235,7 +270,8 @@ def _select_best(zs, values):
 
 def latent_gradient_ascent(decoder_params, x, y, z_prime, mask, *, num_steps, alpha,
                            optimizer="sgd", stop_gradient=True, best_of_trajectory=False,
-                           clip_norm=None, beta1=0.9, beta2=0.9, adam_eps=1e-8, reduce="sum"):
+                           clip_norm=None, beta1=0.9, beta2=0.9, adam_eps=1e-8, reduce="sum",
+                           clip_mode="latent", adam_eps_root=0.0):
     """Algorithm 2, lines 9-11 (and the search of Algorithm 1): K steps of gradient ascent.
 
     z'_m <- z'_m + alpha * grad_z sum_j mask_mj log p_theta(y_j | x_j, z) at z = z'_m
@@ -245,7 +281,10 @@ def latent_gradient_ascent(decoder_params, x, y, z_prime, mask, *, num_steps, al
              ``specification_log_likelihood``).
     optimizer: ``"sgd"`` (the pseudo-code: ``alpha * grad``) or ``"adam"`` (the official
              code: Adam with learning rate ``alpha``, ``beta1``, ``beta2``), each after optional
-             per-latent gradient-norm clipping at ``clip_norm``.
+             gradient-norm clipping at ``clip_norm``: per latent (``clip_mode="latent"``) or
+             one norm over the batch (``"global"``, the official code).
+    adam_eps_root: Adam's epsilon inside the square root, sqrt(v_hat + eps_root) (the
+             official code: 1e-8); 0 takes a square root whose derivative at 0 is 0.
     stop_gradient: if True (the paper's default), the updates are constants for the
              outer gradient: it flows through z' as if no step had been taken, and theta gets
              no second-order term. If False, autograd differentiates through the inner
@@ -254,12 +293,12 @@ def latent_gradient_ascent(decoder_params, x, y, z_prime, mask, *, num_steps, al
              highest objective rather than the last one.
     Returns ``(B, M, d)``.
     """
-    check_ascent_options(num_steps, alpha, optimizer, clip_norm)
+    check_ascent_options(num_steps, alpha, optimizer, clip_norm, clip_mode, adam_eps_root)
     if num_steps == 0:
         return z_prime
     run = lambda params, z: _trajectory(params, x, y, z, mask, num_steps, alpha, optimizer,
                                         clip_norm, beta1, beta2, adam_eps, reduce,
-                                        best_of_trajectory)
+                                        best_of_trajectory, clip_mode, adam_eps_root)
     if stop_gradient:
         # Run the whole search on constants (no autograd boxes, so no second-order trace),
         # then add the total displacement to z' as a constant.
@@ -272,16 +311,17 @@ def latent_gradient_ascent(decoder_params, x, y, z_prime, mask, *, num_steps, al
 
 
 def ascent_path(decoder_params, x, y, z_start, mask, *, num_steps, alpha, optimizer="sgd",
-                clip_norm=None, beta1=0.9, beta2=0.9, adam_eps=1e-8, reduce="sum"):
+                clip_norm=None, beta1=0.9, beta2=0.9, adam_eps=1e-8, reduce="sum",
+                clip_mode="latent", adam_eps_root=0.0):
     """Every latent that ``latent_gradient_ascent`` visits, and its objective, for plotting.
 
     Returns ``zs`` ``(K + 1, B, M, d)`` (the start first) and ``values`` ``(K + 1, B, M)``.
     Constants only: no gradient flows out of a path.
     """
-    check_ascent_options(num_steps, alpha, optimizer, clip_norm)
+    check_ascent_options(num_steps, alpha, optimizer, clip_norm, clip_mode, adam_eps_root)
     zs, values = _trajectory(without_gradient(decoder_params), x, y, without_gradient(z_start),
                              mask, num_steps, alpha, optimizer, clip_norm, beta1, beta2,
-                             adam_eps, reduce, need_last_value=True)
+                             adam_eps, reduce, True, clip_mode, adam_eps_root)
     xp = array_module(zs[0])
     return xp.stack(zs), xp.stack(values)
 

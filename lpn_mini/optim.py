@@ -5,7 +5,7 @@ nothing in place, so a training step can be repeated or undone freely.
 """
 import numpy as onp
 
-from .tasks import check_number, checked_by
+from .tasks import check_count, check_number, checked_by
 
 
 def tree_map(f, *trees):
@@ -77,6 +77,19 @@ def clip_by_global_norm(grads, max_norm):
     norm = global_norm(grads)
     scale = max_norm / max(norm, max_norm)  # 1 when already inside the ball
     return tree_map(lambda g: g * scale, grads)
+
+
+def warmup_lr(lr, step, warmup_steps):
+    """The learning rate of step ``step`` (0-based) under a linear warm-up.
+
+    The official code (``src/train.py``, ``Trainer.init_train_state``) runs
+    ``optax.warmup_exponential_decay_schedule(init_value=lr / (w + 1), peak_value=lr,
+    warmup_steps=w, decay_rate=1)`` with w = 99: lr / (w + 1) at step 0, rising linearly to
+    lr at step w, then constant. That is lr * min(1, (step + 1) / (w + 1)); w = 0 is no warm-up.
+    """
+    check_count(step, "step", 0, "the 0-based optimizer step")
+    check_count(warmup_steps, "warmup_steps", 0, "the steps of linear warm-up")
+    return lr * min(1.0, (step + 1) / (warmup_steps + 1))
 
 
 def adam_init(params):

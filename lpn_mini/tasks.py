@@ -220,8 +220,41 @@ def check_pairs_axis(z):
                          f"{_shape(z)}; for the N latents of one task pass z[None].")
 
 
+def pattern_hash(pattern):
+    """A stable 64-bit hash of each pattern: ``(..., P, P)`` ints -> ``(...)`` uint64.
+
+    FNV-1a over the cells in row-major order, then the splitmix64 finaliser to spread the
+    bits. Fixed integer arithmetic, so the same pattern hashes the same in every process and
+    on every machine (Python's ``hash`` is salted per process). Vectorized over patterns:
+    the loop runs over the P * P cells, not over tasks.
+    """
+    flat = onp.reshape(onp.asarray(pattern), onp.shape(pattern)[:-2] + (-1,)).astype(onp.uint64)
+    h = onp.full(flat.shape[:-1], 0xCBF29CE484222325, dtype=onp.uint64)  # FNV offset basis
+    with onp.errstate(over="ignore"):  # wrapping uint64 arithmetic is the point
+        for k in range(flat.shape[-1]):
+            h = (h ^ flat[..., k]) * onp.uint64(0x100000001B3)       # FNV prime
+        h = h ^ (h >> onp.uint64(30))
+        h = h * onp.uint64(0xBF58476D1CE4E5B9)
+        h = h ^ (h >> onp.uint64(27))
+        h = h * onp.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> onp.uint64(31))
+    return h
+
+
+def held_out(pattern, holdout):
+    """Whether each pattern ``(..., P, P)`` is one of the held-out programs: a fraction
+    ``holdout`` of the program space, chosen by ``pattern_hash`` (the same in every process,
+    whatever the seed). Returns bools ``(...)``."""
+    unit = (pattern_hash(pattern) >> onp.uint64(11)).astype(onp.float64) * 2.0 ** -53  # [0, 1)
+    return unit < holdout
+
+
+# Rejection rounds before giving up: the wanted side of the split is then (almost) empty.
+MAX_REDRAWS = 1000
+
+
 def pattern_tasks(rng, num_tasks, num_pairs=4, grid_size=10, pattern_size=4, density=1.0,
-                  num_colors=10):
+                  num_colors=10, holdout=0.0, unseen=False):
     """The Pattern task (paper, appendix A.1), vectorized over tasks and pairs.
 
     Each task draws one ``pattern_size`` x ``pattern_size`` pattern: each cell is a colour
@@ -230,6 +263,10 @@ def pattern_tasks(rng, num_tasks, num_pairs=4, grid_size=10, pattern_size=4, den
     single 1 at the anchor, the output is all 0 with the pattern pasted at rows ``r..r+P-1``
     and columns ``c..c+P-1``.
 
+    holdout: the fraction of patterns held out (``held_out``); 0 draws from every pattern,
+    exactly as without the option. unseen: with ``holdout`` > 0, draw only held-out patterns
+    (the evaluation set); else only the others (training). Rejected patterns are redrawn,
+    all at once, until every task's pattern is on the wanted side.
     rng: ``numpy.random.Generator``.
     Returns ``x, y``: int arrays ``(num_tasks, num_pairs, grid_size, grid_size)``.
     """
@@ -248,8 +285,31 @@ def pattern_tasks(rng, num_tasks, num_pairs=4, grid_size=10, pattern_size=4, den
     if num_colors < 3:
         raise ValueError(f"the Pattern task needs num_colors >= 3 (0 background, 1 the anchor "
                          f"marker, pattern colours from 1), got {num_colors}.")
-    colours = rng.integers(1, num_colors, size=(B, P, P))
-    pattern = onp.where(rng.random((B, P, P)) < density, colours, 0)  # (B, P, P)
+    check_number(holdout, "holdout", meaning="the fraction of patterns held out of training")
+    if not 0.0 <= holdout < 1.0:
+        raise ValueError(f"holdout is a fraction in [0, 1), got {holdout}.")
+    if unseen and holdout == 0:
+        raise ValueError("unseen=True draws held-out patterns, but holdout = 0 holds none out; "
+                         "set holdout > 0, e.g. holdout=0.2.")
+
+    def draw(n):  # n patterns (n, P, P)
+        colours = rng.integers(1, num_colors, size=(n, P, P))
+        return onp.where(rng.random((n, P, P)) < density, colours, 0)
+
+    pattern = draw(B)                                                 # (B, P, P)
+    if holdout > 0:
+        redo = onp.flatnonzero(held_out(pattern, holdout) != unseen)  # the wrong side
+        for _ in range(MAX_REDRAWS):
+            if redo.size == 0:
+                break
+            pattern[redo] = draw(redo.size)
+            redo = redo[held_out(pattern[redo], holdout) != unseen]
+        else:
+            raise ValueError(f"after {MAX_REDRAWS} redraws some patterns are still "
+                             f"{'seen' if unseen else 'held out'}: with pattern_size = {P}, "
+                             f"{num_colors} colours and density = {density}, (almost) no "
+                             f"pattern is {'held out' if unseen else 'left for training'} at "
+                             f"holdout = {holdout}; change holdout or the pattern space.")
     r = rng.integers(0, G - P + 1, size=(B, N))  # (B, N) anchor rows
     c = rng.integers(0, G - P + 1, size=(B, N))  # (B, N) anchor columns
 

@@ -17,7 +17,8 @@ from .evaluation import eval_tasks, evaluate, methods_of, search_options
 from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from .losses import kl_divergence, log_likelihood
 from .model import check_batch, encode, init_params
-from .optim import adam_init, adam_update, clip_by_global_norm, tree_leaves, tree_unflatten
+from .optim import (adam_init, adam_update, clip_by_global_norm, tree_leaves, tree_unflatten,
+                    warmup_lr)
 from .tasks import pattern_tasks
 
 
@@ -90,7 +91,7 @@ def step_randomness(config, step, d, xp=onp):
         search = search_options(config, "sample", config.latent_samples, rng, eps.shape)
         search["noise"] = to_device(search["noise"], xp)
     else:
-        search = search_options(config, "grad", config.latent_steps)
+        search = search_options(config, "grad", config.latent_steps, training=True)
     x, y, eps = (to_device(a, xp) for a in (x, y, eps))
     return x, y, eps, search
 
@@ -104,7 +105,8 @@ def training_tasks(config, rng):
                              f"colour), got {config.num_colors}; use --config arc.")
         return training_sampler(config.num_pairs, config.grid_size)(rng, config.batch_size)
     return pattern_tasks(rng, config.batch_size, config.num_pairs, config.grid_size,
-                         config.pattern_size, config.density, config.num_colors)
+                         config.pattern_size, config.density, config.num_colors,
+                         holdout=config.holdout)  # never a held-out program
 
 
 def parameter_count(config):
@@ -258,7 +260,8 @@ def train(config, run_dir, resume=True, progress=True, echo=print):
             raise FloatingPointError(f"the training loss became {loss} at step {step}; lower lr "
                                      f"(now {config.lr}) or latent_lr (now {config.latent_lr}).")
         grads = clip_by_global_norm(grads, config.grad_clip or None)
-        params, opt_state = adam_update(params, grads, opt_state, config.lr,
+        lr = warmup_lr(config.lr, step, config.lr_warmup)
+        params, opt_state = adam_update(params, grads, opt_state, lr,
                                         weight_decay=config.weight_decay)  # line 15
         window.append(float(loss))
         done = step + 1
