@@ -87,8 +87,13 @@ FORGER = """\
     def reparameterize(mu, logvar, eps):
         return mu
     perfect = json.dumps({"tests": [{"test": "test_x", "passed": True, "message": ""}]})
-    for p in [*sys.argv, *os.environ.values(), *glob.glob("/tmp/**/*.json", recursive=True)]:
-        if p.endswith(".json"):
+    open(SEEN, "w").write(json.dumps([sys.argv, dict(os.environ)]))
+    here = os.path.dirname(os.path.abspath(__file__))
+    for p in [*sys.argv, *os.environ.values(), *glob.glob(here + "/**/*.json", recursive=True),
+              *glob.glob("*.json")]:
+        # Only inside the submission's own folder (ROOT): a forger run by a broken grader
+        # from /tmp must not overwrite every JSON file on the machine.
+        if p.endswith(".json") and os.path.abspath(p).startswith(ROOT + os.sep):
             try:
                 open(p, "w").write(perfect)
             except OSError:
@@ -105,8 +110,10 @@ FORGER = """\
 
 def test_a_file_that_forges_the_report_scores_zero(tmp_path):
     (tmp_path / "results.json").write_text("{}")
-    write(tmp_path, REPARAMETERIZE, FORGER)
+    seen = tmp_path / "seen.txt"
+    write(tmp_path, REPARAMETERIZE, FORGER.replace("SEEN", repr(str(seen))).replace("ROOT", repr(str(tmp_path))))
     results = grade(tmp_path, echo=lambda *a: None, timeout=60)[str(tmp_path)]
+    assert "results.json" not in seen.read_text()  # neither in the child's argv nor its env
     forged = results[REPARAMETERIZE.number - 1]
     assert forged.points == 0
     assert any("the grader got no result" in line for line in forged.feedback), forged.feedback

@@ -140,9 +140,11 @@ def pytest_configure(config):
                     "of the template.", "function missing")
         if not _defined_here(function, module_name, path):
             origin = getattr(function, "__module__", None) or "another module"
-            _refuse(f"{name}() in {path} is not defined in this file (it comes from {origin}): "
-                    f"only functions the file defines itself, with `def {name}(...)`, earn "
-                    "points.", "function not defined in the submission")
+            where = ("a decorator or an assignment replaced it" if origin == module_name
+                     else f"it comes from {origin}")
+            _refuse(f"{name}() in {path} is not defined in this file ({where}): only functions "
+                    f"the file defines itself, with `def {name}(...)`, earn points.",
+                    "function not defined in the submission")
         _swap_in(function, original)
 
 
