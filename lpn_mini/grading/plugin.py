@@ -59,9 +59,9 @@ def _read_token():
 
 def memory_line():
     limit = resource.getrlimit(resource.RLIMIT_AS)[0]
-    size = "its" if limit == resource.RLIM_INFINITY else f"the {limit / 2**20:.0f} MiB"
-    return (f"memory limit: the code ran out of {size} memory the grader gives each exercise; "
-            "does it build an array far larger than the inputs?")
+    size = "" if limit == resource.RLIM_INFINITY else f"the {limit / 2**20:.0f} MiB of "
+    return (f"memory limit: the code ran out of {size or 'the '}memory the grader gives each "
+            "exercise; does it build an array far larger than the inputs?")
 
 
 def _make_unavailable(function, name):
