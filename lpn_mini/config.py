@@ -153,6 +153,9 @@ class Config:
     eval_samples: tuple = key((250,), counts(1), "Sample N columns: random-search latents")
     best_of_trajectory: bool = key(True, FLAG,
                                    "keep the best latent seen during test-time search")
+    eval_programs: str = key("unseen", one_of("unseen", "seen"),
+                             "with holdout > 0: evaluate on the held-out programs ('unseen') "
+                             "or on training-side ones ('seen')")
     # Paper, Table 16: the ARC test-time latent learning rate 5e-2.
     eval_latent_lr: float = key(-1.0, Rule("a finite number > 0, or -1 (any negative "
                                            "number: latent_lr)",
@@ -189,7 +192,7 @@ RENAMED = {"train_steps": "latent_steps", "train_samples": "latent_samples"}
 # Keys that may differ when a run is resumed or evaluated: they change neither the weights
 # trained so far nor what the next step computes. (``steps`` may only grow: see training.)
 EVAL_KEYS = ("eval_tasks", "eval_seed", "eval_density", "eval_grad_steps", "eval_samples",
-             "best_of_trajectory", "eval_latent_lr")
+             "best_of_trajectory", "eval_latent_lr", "eval_programs")
 RESUMABLE_KEYS = ("steps", "device", "log_every", "eval_every", "checkpoint_every", *EVAL_KEYS)
 # What `lpn-mini evaluate --set` may change: evaluation keys, and test-time search settings.
 EVALUATION_OVERRIDES = ("device", *EVAL_KEYS, "latent_optimizer", "latent_lr", "latent_clip",

@@ -15,7 +15,8 @@ def eval_tasks(config, density=None, seen=False):
     """The fixed evaluation set: the same tasks for every run with the same ``eval_seed``.
 
     With ``config.holdout`` > 0 its programs are the held-out ones, never trained on (or,
-    with ``seen``, programs of the training side, for a seen-program accuracy beside it).
+    with ``seen`` or ``config.eval_programs = "seen"``, programs of the training side, for a
+    seen-program accuracy beside it).
     """
     if config.task != "pattern":
         raise ValueError(f"the leave-one-out evaluation set is made of Pattern tasks; a "
@@ -25,7 +26,8 @@ def eval_tasks(config, density=None, seen=False):
     rng = onp.random.default_rng([config.eval_seed, 0])
     return pattern_tasks(rng, config.eval_tasks, config.num_pairs, config.grid_size,
                          config.pattern_size, density, config.num_colors,
-                         holdout=config.holdout, unseen=config.holdout > 0 and not seen)
+                         holdout=config.holdout,
+                         unseen=config.holdout > 0 and not (seen or config.eval_programs == "seen"))
 
 
 def search_options(config, method, amount, rng=None, shape=None, training=False):

@@ -141,6 +141,8 @@ def test_training_never_draws_a_held_out_program_and_evaluation_only_those():
     assert len({p.tobytes() for p in patterns}) > 100  # many held-out programs, not one
     x, y = eval_tasks(config, seen=True)
     assert not held_out(patterns_of(x, y, P), config.holdout).any()
+    from lpn_mini.config import with_overrides
+    assert np.array_equal(eval_tasks(with_overrides(config, ["eval_programs=seen"]))[1], y)
     # Seeded: the same draws again.
     again = eval_tasks(config)
     assert np.array_equal(again[1], eval_tasks(config)[1])
