@@ -45,8 +45,10 @@ mu, logvar = encode(params["encoder"], x, y)
 print("mu:", mu.shape, " logvar:", logvar.shape)     # one Gaussian per pair: (B, N, d)
 
 # %% [markdown]
-# The library applies the first layer *split*: `[a, b] @ W` equals `a @ W[:n] + b @ W[n:]`,
-# so it never builds the concatenated vector. Here is the plain version, for comparison:
+# The encoder stacks the one-hots of x and y and applies its first layer with one matrix
+# product (the decoder, in contrast, splits its first layer: `[a, b] @ W` equals
+# `a @ W[:n] + b @ W[n:]`, so that one projection of each x serves every latent; chapter 6).
+# Here is the plain concatenation written out, for comparison:
 
 # %%
 from lpn_mini.mlp import mlp_forward

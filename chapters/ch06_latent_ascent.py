@@ -121,8 +121,10 @@ plt.show()
 # - **second order** (no stop-gradient): differentiate through $\Delta_i$, which means
 #   differentiating a gradient. autograd does this by tracing the inner `grad` too.
 # - **stop-gradient** (the paper's default): treat $\Delta_i$ as a constant. The outer
-#   gradient flows through $z'_i$ as if no step had been taken. Cheaper, and the paper found
-#   it also trains better.
+#   loss is still evaluated at $z'_i + \Delta_i$, but the step's Jacobian is taken to be the
+#   identity: the outer gradient reaches $z'_i$ (and through it the encoder) unchanged, and
+#   the decoder gets no term from how $\Delta_i$ depends on it. Cheaper, and the paper
+#   found it also trains better.
 #
 # In lpn-mini the stop-gradient version runs the whole search on plain arrays
 # (`without_gradient` strips autograd's boxes) and adds the displacement as a constant.

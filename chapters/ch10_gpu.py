@@ -146,9 +146,11 @@ for kw in (dict(num_steps=0), dict(num_steps=2, alpha=0.1),
 # %% [markdown]
 # ## Is it faster?
 #
-# On a real GPU, yes for large batches: `python benchmarks/gpu_vs_cpu.py` prints training
-# steps per second on both devices. The fake GPU is NumPy underneath, plus wrapping, so
-# there it is only slower; the timing below is for whichever device this chapter found.
+# Not measured yet: no GPU has been available to the sessions that wrote lpn-mini.
+# `python benchmarks/gpu_vs_cpu.py` prints training steps per second on both devices, so
+# that the question can be answered where there is one. The fake GPU is NumPy underneath,
+# plus wrapping, so there it is only slower; the timing below is for whichever device this
+# chapter found.
 
 # %%
 step = autograd.value_and_grad(training_loss)

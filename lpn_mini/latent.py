@@ -286,8 +286,9 @@ def latent_gradient_ascent(decoder_params, x, y, z_prime, mask, *, num_steps, al
     adam_eps_root: Adam's epsilon inside the square root, sqrt(v_hat + eps_root) (the
              official code: 1e-8); 0 takes a square root whose derivative at 0 is 0.
     stop_gradient: if True (the paper's default), the updates are constants for the
-             outer gradient: it flows through z' as if no step had been taken, and theta gets
-             no second-order term. If False, autograd differentiates through the inner
+             outer gradient: the loss is evaluated at z' + delta, but the step's Jacobian
+             is the identity (the gradient reaches z' unchanged) and theta gets no
+             second-order term. If False, autograd differentiates through the inner
              gradients (second order; slower).
     best_of_trajectory: return, per latent, the visited point (start included) with the
              highest objective rather than the last one.
