@@ -1,4 +1,9 @@
 """Shared test helpers: small float64 models and a centred-difference gradient check."""
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from lpn_mini import init_params, pattern_tasks
@@ -120,3 +125,19 @@ def decision_margin(logits):
     decisions when this gap is far above their rounding difference."""
     top2 = np.sort(np.asarray(logits), axis=-1)[..., -2:]
     return float(np.min(top2[..., 1] - top2[..., 0]))
+
+
+def one_blas_thread_reproduction(folder, experiment="ood"):
+    """The record of ``lpn-mini reproduce EXPERIMENT --quick`` run in a fresh process with one
+    BLAS thread, written under ``folder``: the reference for runs made by worker processes
+    (``--jobs``, Dask workers), which use one BLAS thread each. One thread and two are two
+    computation paths; with one thread on both sides the runs follow the same path and
+    their tables must agree bit for bit."""
+    from lpn_mini.reproduce import BLAS_THREADS
+    env = {**os.environ, **{k: "1" for k in BLAS_THREADS}, "MPLBACKEND": "Agg"}
+    out = os.path.join(folder, "out")
+    subprocess.run([sys.executable, "-m", "lpn_mini", "reproduce", experiment, "--quick",
+                    "--out", out, "--runs-dir", os.path.join(folder, "runs")],
+                   env=env, check=True, capture_output=True)
+    with open(os.path.join(out, "results.json")) as f:
+        return json.load(f)

@@ -20,6 +20,8 @@ from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.cli import main
 from lpn_mini.reproduce import BLAS_THREADS, _gpu
 
+from helpers import one_blas_thread_reproduction
+
 try:
     import distributed
 except ImportError:
@@ -48,12 +50,7 @@ def _free_port():
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The local run's table, made with one BLAS thread as the workers use (the same path)."""
-    where = tmp_path_factory.mktemp("local")
-    subprocess.run([sys.executable, "-m", "lpn_mini", "reproduce", "ood", "--quick", "--out",
-                    str(where / "out"), "--runs-dir", str(where / "runs")],
-                   env={**os.environ, **ONE_BLAS_THREAD, "MPLBACKEND": "Agg"}, check=True,
-                   capture_output=True)
-    return json.loads((where / "out" / "results.json").read_text())["table"]
+    return one_blas_thread_reproduction(tmp_path_factory.mktemp("local"))["table"]
 
 
 @pytest.fixture(scope="module")

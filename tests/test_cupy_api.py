@@ -35,7 +35,7 @@ import lpn_mini.backend as backend
 import lpn_mini.fake_device as fake_device
 import lpn_mini.training
 from lpn_mini import infer_latent, leave_one_out_predict, predict, training_loss
-from lpn_mini.backend import to_device, to_host
+from lpn_mini.backend import to_device
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import evaluate
 from lpn_mini.fake_device import FakeDeviceArray, FakeModule, fake_xp

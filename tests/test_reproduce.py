@@ -2,8 +2,6 @@
 logic, resuming, parallel workers, and the ARC data handling."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import numpy as onp
@@ -11,7 +9,9 @@ import pytest
 
 from lpn_mini import arc
 from lpn_mini.cli import main
-from lpn_mini.reproduce import (BLAS_THREADS, _compare, aggregate, mean_std, plan, run_job, table1_claims)
+from lpn_mini.reproduce import (_compare, aggregate, mean_std, plan, run_job, table1_claims)
+
+from helpers import one_blas_thread_reproduction
 
 
 def _reproduce(tmp_path, *args):
@@ -72,17 +72,11 @@ def test_ood_quick_then_reused_then_in_parallel(tmp_path):
     assert "reused" in md
 
     # Two worker processes from scratch: the same numbers as one process. Workers run one
-    # BLAS thread each; one BLAS thread and two are two computation paths (equal to rounding,
-    # not to the bit, on some CPUs), so the one-process reference runs with one thread too:
-    # then the two runs follow the same path and must agree bit for bit.
+    # BLAS thread each, so the one-process reference does too (one thread and two are two
+    # computation paths, equal to rounding, not to the bit, on some CPUs).
     parallel, _, _ = _reproduce(tmp_path / "b", "ood", "--jobs", "2")
     assert parallel["jobs"] == 2 and all(not r["reused"] for r in parallel["runs"])
-    one_thread = {**os.environ, **{k: "1" for k in BLAS_THREADS}, "MPLBACKEND": "Agg"}
-    serial_out = tmp_path / "c" / "out"
-    subprocess.run([sys.executable, "-m", "lpn_mini", "reproduce", "ood", "--quick", "--out",
-                    str(serial_out), "--runs-dir", str(tmp_path / "c" / "runs")],
-                   env=one_thread, check=True, capture_output=True)
-    serial = json.loads((serial_out / "results.json").read_text())
+    serial = one_blas_thread_reproduction(tmp_path / "c")
     assert serial["jobs"] == 1 and parallel["table"] == serial["table"]
 
     # A changed config is a different run: trained again, not resumed from the stale checkpoint.

@@ -17,7 +17,6 @@ from lpn_mini import (decode, encode, infer_latent, init_mlp, init_params, kl_di
                       search_latents, specification_log_likelihood, training_loss)
 from lpn_mini.backend import pad_range, take_range, to_device
 from lpn_mini.fake_device import fake_xp
-from lpn_mini.latent import LEAVE_ONE_OUT
 from lpn_mini.losses import grid_log_likelihood, pick_colours, put_colours, sum_colours
 from lpn_mini.mlp import dense, relu
 from lpn_mini.model import check_batch
