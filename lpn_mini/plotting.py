@@ -202,6 +202,7 @@ def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_
     default large enough for every path, with a margin. Returns per task the start and end
     log-likelihoods and the path.
     """
+    from .evaluation import search_options
     from .latent import ascent_path, specification_log_likelihood
     from .model import encode
     dec = params["decoder"]
@@ -216,10 +217,16 @@ def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_
         starts = onp.concatenate([mu.mean(axis=1, keepdims=True),
                                   onp.zeros((1, 1, 2), dtype),
                                   -2.0 * mu.mean(axis=1, keepdims=True)], axis=1)  # (1, 3, 2)
-        zs, values = ascent_path(dec, xt, yt, starts, mask,
-                                 num_steps=num_steps, alpha=config.latent_lr,
-                                 optimizer=config.latent_optimizer,
-                                 clip_norm=config.latent_clip or None, reduce=config.likelihood)
+        # The test-time search of the config (eval_latent_lr, clip mode, eps_root...), one
+        # start at a time: a global clip norm would otherwise couple the three paths.
+        options = search_options(config, "grad", num_steps)
+        runs = [ascent_path(dec, xt, yt, starts[:, m:m + 1], mask, num_steps=num_steps,
+                            alpha=options["alpha"], optimizer=options["optimizer"],
+                            clip_norm=options["clip_norm"], reduce=options["reduce"],
+                            clip_mode=options["clip_mode"], adam_eps_root=options["adam_eps_root"])
+                for m in range(starts.shape[1])]
+        zs = onp.concatenate([r[0] for r in runs], axis=2)      # (K + 1, 1, 3, 2)
+        values = onp.concatenate([r[1] for r in runs], axis=2)  # (K + 1, 1, 3)
         paths.append((xt, yt, mask, zs[:, 0], values[:, 0]))    # (K + 1, 3, 2), (K + 1, 3)
     if extent is None:
         extent = max(3.0, 1.25 * max(float(onp.abs(p[3]).max()) for p in paths))
@@ -232,7 +239,8 @@ def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_
         surface = surface.reshape(resolution, resolution)
         floor = onp.percentile(surface, 5)  # the deep valleys would take all the colours
         cs = ax.contourf(ticks, ticks, onp.maximum(surface, floor), levels=30, cmap="viridis")
-        fig.colorbar(cs, ax=ax, label="sum_i log p(y_i | x_i, z)")
+        fig.colorbar(cs, ax=ax, label=f"sum_i log p(y_i | x_i, z) ({config.likelihood} "
+                                      "over cells)")
         for m, (colour, label) in enumerate((("white", "from the encoder's guess"),
                                             ("red", "from z = 0"), ("orange", "from elsewhere"))):
             ax.plot(zs[:, m, 0], zs[:, m, 1], ".-", color=colour, markersize=3, linewidth=1,

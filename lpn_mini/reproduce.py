@@ -8,9 +8,19 @@ with ``training.train`` and evaluated in the same worker, then summarised into
 - ``results.md``    the tables (printed too), next to the paper's numbers
 - ``*.png``         the figures
 
-Checkpoints go to ``runs/reproduce/<experiment>/``; a run that finished before (same config,
-same evaluation) is not trained or evaluated again, so an interrupted reproduction resumes.
-Independent runs go to ``--jobs`` worker processes, each with one BLAS thread.
+- ``runs/*.json``   one file per finished run (its evaluations, loss curve, time, commit and
+                    machine), written the moment the run finishes
+
+Checkpoints go to ``runs/reproduce/<experiment>-<scale>/``. A run is never done twice: one
+whose record in ``results/<experiment>/runs/`` has the same config and evaluations is
+reused (so a reproduction committed piece by piece fills in over several sessions or
+machines), and so is one whose ``summary.json`` is in its checkpoint folder. Independent
+runs go to ``--jobs`` worker processes, each with one BLAS thread.
+
+Every run uses the official code's settings (``config.OFFICIAL``) and evaluates on programs
+held out of training, beside the same numbers on training-side programs; ``--settings
+pseudocode`` trains with the paper's pseudo-code instead (``config.PSEUDOCODE``). Every
+claim of the paper is judged by ``stats.paired`` on per-seed differences.
 
 Experiments: ``table1`` (Table 1), ``ood`` (Table 6), ``latent2d`` (the 2-D latent space),
 ``arc`` (real ARC-AGI-1 tasks that fit in 10 x 10).
@@ -31,11 +41,15 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .backend import get_module, to_device
-from .config import PRESETS, config_from_dict, make_config, renamed, with_overrides
+from .config import PRESETS, PSEUDOCODE, config_from_dict, make_config, renamed, with_overrides
 from .evaluation import PAPER_TABLE1, evaluate
+from .stats import HOLDS, NOT_RESOLVED, REVERSES, describe, paired
 
 EXPERIMENTS = ("table1", "ood", "latent2d", "arc")
 SCALES = ("laptop", "paper")
+# "official": the official code's settings (config.OFFICIAL, in every preset reproduce uses);
+# "pseudocode": Algorithm 2 as the paper's pseudo-code writes it (config.PSEUDOCODE).
+SETTINGS = ("official", "pseudocode")
 
 # Table 1's training rows: label -> config overrides. The same budget of steps x tasks each.
 TABLE1_ROWS = {
@@ -86,8 +100,10 @@ def _slug(label):
     return label.lower().replace(", ", "-").replace(" ", "-")
 
 
-def base_config(experiment, scale="laptop", quick=False, overrides=()):
+def base_config(experiment, scale="laptop", quick=False, overrides=(), settings="official"):
     """The config every run of ``experiment`` starts from."""
+    if settings not in SETTINGS:
+        raise ValueError(f"unknown settings {settings!r}; choose one of {', '.join(SETTINGS)}.")
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
     if quick and scale == "paper":
@@ -110,12 +126,15 @@ def base_config(experiment, scale="laptop", quick=False, overrides=()):
         if experiment == "table1":
             quick_set = quick_set + ["eval_samples=50"]
     config = with_overrides(config, ["eval_every=0"])  # the reproduction evaluates at the end
+    if settings == "pseudocode":
+        config = dataclasses.replace(config, **PSEUDOCODE)
     if quick:
         config = with_overrides(config, quick_set)
     return with_overrides(config, overrides)
 
 
-def plan(experiment, scale="laptop", quick=False, seeds=None, overrides=(), runs_dir=None):
+def plan(experiment, scale="laptop", quick=False, seeds=None, overrides=(), runs_dir=None,
+         settings="official"):
     """The list of ``Job`` for an experiment."""
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; choose one of "
@@ -123,16 +142,27 @@ def plan(experiment, scale="laptop", quick=False, seeds=None, overrides=(), runs
     seeds = default_seeds(experiment, quick) if seeds is None else seeds
     if seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {seeds}.")
-    base = base_config(experiment, scale, quick, overrides)
-    runs_dir = runs_dir or os.path.join("runs", "reproduce",
-                                        experiment + ("-quick" if quick else f"-{scale}"))
+    base = base_config(experiment, scale, quick, overrides, settings)
+    runs_dir = runs_dir or os.path.join("runs", "reproduce", experiment + (
+        "-quick" if quick else f"-{scale}") + ("-pseudocode" if settings == "pseudocode" else ""))
+    # With programs held out, every evaluation is also run on training-side programs
+    # (eval_programs = "seen"), under the same name + SEEN.
+    seen = base.holdout > 0
+
+    def with_seen(evaluations):
+        if not seen:
+            return evaluations
+        return {**evaluations, **{name + SEEN: [*o, "eval_programs=seen"]
+                                  for name, o in evaluations.items()}}
+
     if experiment == "table1":
-        rows, evaluations = TABLE1_ROWS, {"test": []}
+        rows, evaluations = TABLE1_ROWS, with_seen({"test": []})
     elif experiment == "ood":
         rows = OOD_ROWS
-        evaluations = {name: [f"eval_density={d}"] for name, d in OOD_DENSITIES.items()}
+        evaluations = with_seen({name: [f"eval_density={d}"]
+                                 for name, d in OOD_DENSITIES.items()})
     elif experiment == "latent2d":
-        rows, evaluations = {"Grad 1": []}, {"test": []}
+        rows, evaluations = {"Grad 1": []}, with_seen({"test": []})
     else:
         rows, evaluations = {"Grad 1": []}, {}  # ARC is scored by arc.evaluate_arc
     jobs = []
@@ -145,15 +175,22 @@ def plan(experiment, scale="laptop", quick=False, seeds=None, overrides=(), runs
     return jobs
 
 
+SEEN = ", seen"  # suffix of an evaluation on training-side programs
+
+
 def default_seeds(experiment, quick=False):
-    if quick:
-        return 1
-    return 3 if experiment in ("table1", "ood") else 1
+    """5 seeds for every table (1 with --quick): enough for a paired 95% interval."""
+    return 1 if quick else 5
 
 
 # --------------------------------------------------------------------------------------
 # One run, in a worker: train, evaluate, remember
 # --------------------------------------------------------------------------------------
+
+def _same_job(done, job):
+    return renamed(done.get("config", {})) == json.loads(json.dumps(job.config)) and \
+        done.get("evaluations") == job.evaluations
+
 
 def finished_run(job):
     """The summary of ``job`` if this exact job (same config, same evaluations) finished
@@ -162,11 +199,43 @@ def finished_run(job):
     if os.path.exists(summary_path):
         with open(summary_path) as f:
             done = json.load(f)
-        if renamed(done.get("config", {})) == json.loads(json.dumps(job.config)) and \
-                done.get("evaluations") == job.evaluations:
+        if _same_job(done, job):
             done["reused"] = True
             return done
     return None
+
+
+def record_path(out_dir, job):
+    """Where the record of one finished run goes: ``<out_dir>/runs/<row>-seed<k>.json``."""
+    return os.path.join(out_dir, "runs", f"{_slug(job.label)}-seed{job.seed}.json")
+
+
+def committed_run(job, out_dir, needs_checkpoint=False):
+    """The record of ``job`` in ``out_dir/runs/`` (committed by an earlier session, perhaps on
+    another machine) if it is this exact job, marked ``reused``; otherwise None. With
+    ``needs_checkpoint`` (a run whose weights the figures need) only if its checkpoint is
+    here too."""
+    path = record_path(out_dir, job)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            done = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path} is not a readable run record ({e}); delete it to run that "
+                         "run again.") from None
+    if not _same_job(done, job):
+        return None
+    if needs_checkpoint and not os.path.exists(os.path.join(job.run_dir, "checkpoint.npz")):
+        return None
+    done.update(reused=True, run_dir=job.run_dir)
+    return done
+
+
+def write_record(out_dir, job, summary):
+    """Write one finished run's record (atomically: a record is whole or absent)."""
+    os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
+    _write_json(record_path(out_dir, job), {k: v for k, v in summary.items() if k != "reused"})
 
 
 def run_job(job):
@@ -196,10 +265,14 @@ def run_job(job):
     extra = {}
     if job.experiment == "arc":
         extra = _arc_evaluation(params, config)
-    summary = dict(label=job.label, seed=job.seed, run_dir=job.run_dir, config=job.config, evaluations=job.evaluations,
-                   train_seconds=round(train_seconds, 1),
+    versions, machine = environment()  # of the worker: on a cluster, the machine it ran on
+    summary = dict(label=job.label, seed=job.seed, run_dir=job.run_dir, config=job.config,
+                   evaluations=job.evaluations, train_seconds=round(train_seconds, 1),
                    eval_seconds=round(time.perf_counter() - t1, 1),
-                   loss_curve=[(m["step"], m["loss"]) for m in metrics], results=results, **extra)
+                   loss_curve=[(m["step"], m["loss"]) for m in metrics], results=results,
+                   versions=versions, machine=machine,
+                   finished=datetime.datetime.now(datetime.timezone.utc).isoformat(
+                       timespec="seconds"), **extra)
     tmp = summary_path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(summary, f)
@@ -233,9 +306,10 @@ def _one_blas_thread():
                 os.environ[k] = v
 
 
-def run_jobs(jobs, num_workers=1, scheduler=None):
+def run_jobs(jobs, num_workers=1, scheduler=None, on_finished=None):
     """Run every job (longest first), ``num_workers`` at a time, or on the Dask cluster whose
-    scheduler is at ``scheduler`` (``cluster.run_on_cluster``); summaries in plan order."""
+    scheduler is at ``scheduler`` (``cluster.run_on_cluster``); summaries in plan order.
+    ``on_finished(job, summary)`` is called as each run finishes."""
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
     if scheduler:  # connect and submit before the bar starts: a failure is one clear line
         from .cluster import run_on_cluster
@@ -245,6 +319,8 @@ def run_jobs(jobs, num_workers=1, scheduler=None):
 
     def finished(i, s):
         summaries[i] = s
+        if on_finished is not None:
+            on_finished(jobs[i], s)
         bar.update(1)
         how = "reused" if s["reused"] else f"trained in {s['train_seconds']:.0f} s"
         bar.write(f"  {jobs[i].label}, seed {jobs[i].seed}: {how}")
@@ -296,7 +372,9 @@ def _fmt(ms, seeds):
     return f"{ms['mean']:.1f}" + (f" ({ms['std']:.1f})" if seeds > 1 else "")
 
 
-def table1_markdown(agg, seeds, cost):
+def table1_markdown(agg, seeds, cost, agg_seen=None):
+    """Table 1 as Markdown: exact match next to the paper's numbers, cell accuracy, and
+    (with a holdout) exact match on the training-side programs."""
     columns = list(next(iter(agg.values())))
     head = "| Training | " + " | ".join(columns) + " | s / step |\n|---|" + "---|" * (len(columns) + 1)
     lines = ["Exact match %, " + ("mean (std) over seeds" if seeds > 1 else "one seed")
@@ -311,97 +389,200 @@ def table1_markdown(agg, seeds, cost):
     for label, row in agg.items():
         lines.append(f"| {label} | " + " | ".join(_fmt(row[c]["cell_accuracy"], seeds)
                                                   for c in columns) + " |")
+    if agg_seen:
+        lines += ["", "Exact match % on training-side (seen) programs, "
+                  + ("mean (std) over seeds." if seeds > 1 else "one seed."), "",
+                  "| Training | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+        for label, row in agg_seen.items():
+            lines.append(f"| {label} | " + " | ".join(_fmt(row[c]["exact_match"], seeds)
+                                                      for c in columns) + " |")
     return "\n".join(lines)
 
 
-def _compare(a, b):
-    """Verdict on "a > b" for two mean_std cells: clear, within the seeds' spread, or not."""
-    diff = a["mean"] - b["mean"]
-    spread = max(a["std"], b["std"])
-    if diff > spread and diff > 0:
-        return "holds", diff
-    if diff > 0:
-        return "holds, within the spread of the seeds", diff
-    return "does not hold", diff
+def per_seed(summaries, label, column, evaluation="test", metric="exact_match"):
+    """``{seed: percent}`` of one cell of the table: the values ``stats.paired`` pairs."""
+    return {s["seed"]: 100 * s["results"][evaluation][column][metric]
+            for s in summaries if s["label"] == label}
 
 
-def table1_claims(agg, cost):
-    """The paper's four claims, judged on the measured table. Each: claim, verdict, evidence."""
-    em = lambda row, col: agg[row][col]["exact_match"]
-    grads = [c for c in next(iter(agg.values())) if c.startswith("Grad ")]
-    top, mid = grads[-1], grads[-2]
+def ms_per_step(summaries, label):
+    """``{seed: training milliseconds per step}`` of one training row."""
+    return {s["seed"]: 1000 * s["train_seconds"] / s["config"]["steps"]
+            for s in summaries if s["label"] == label}
+
+
+def compare(what, a, b, unit=" points"):
+    """One paired comparison "a > b" (``{seed: value}`` each), with its line of evidence."""
+    p = paired(a, b)
+    return dict(what=what, **p, evidence=f"{what}: {describe(p, unit)}")
+
+
+def combined(comparisons):
+    """One verdict for a claim judged by several comparisons (one per row, say): holds
+    (reverses) only if every comparison holds (reverses); otherwise not resolved, with the
+    counts."""
+    verdicts = [c["verdict"] for c in comparisons]
+    if len(verdicts) == 1:
+        return verdicts[0]
+    if all(v == HOLDS for v in verdicts):
+        return HOLDS
+    if all(v == REVERSES for v in verdicts):
+        return REVERSES
+    counts = ", ".join(f"{word} in {verdicts.count(v)}" for v, word in
+                       ((HOLDS, "holds"), (REVERSES, "reverses"), (NOT_RESOLVED, "not resolved"))
+                       if verdicts.count(v))
+    return f"{NOT_RESOLVED} ({counts} of {len(verdicts)} comparisons)"
+
+
+def claim(text, comparisons):
+    return dict(claim=text, verdict=combined(comparisons), comparisons=comparisons)
+
+
+def _grad_columns(summaries, evaluation="test"):
+    return [c for c in summaries[0]["results"][evaluation] if c.startswith("Grad ")]
+
+
+def search_steps(summaries, evaluation="test"):
+    """Claim 1 over the whole range of K, row by row: each step from one Grad column to the
+    next as a paired comparison, and where the row peaks (the column with the highest mean)."""
+    grads = _grad_columns(summaries, evaluation)
+    out = {}
+    for label in dict.fromkeys(s["label"] for s in summaries):
+        cells = {c: per_seed(summaries, label, c, evaluation) for c in grads}
+        means = {c: float(onp.mean(list(v.values()))) for c, v in cells.items()}
+        out[label] = dict(peak=max(means, key=means.get), steps=[
+            compare(f"{label}: {a} -> {b}", cells[b], cells[a]) for a, b in zip(grads, grads[1:])])
+    return out
+
+
+def table1_claims(summaries, evaluation="test"):
+    """The paper's claims of Table 1, each judged on paired per-seed differences."""
+    grads = _grad_columns(summaries, evaluation)
+    top = grads[-1]
+    mid = "Grad 20" if "Grad 20" in grads else grads[-2]
+    labels = list(dict.fromkeys(s["label"] for s in summaries))
+    em = lambda label, column: per_seed(summaries, label, column, evaluation)
     claims = []
-    # 1. Test-time scaling: more ascent steps, higher exact match (Grad 0 -> Grad 20/100).
-    rows_up = [r for r in agg if em(r, grads[-2])["mean"] > em(r, grads[0])["mean"]]
-    steady = [r for r in agg if all(em(r, a)["mean"] <= em(r, b)["mean"] + max(em(r, a)["std"], 1.0)
-                                    for a, b in zip(grads, grads[1:]))]
-    verdict = ("holds" if len(rows_up) == len(agg) and len(steady) == len(agg) else
-               "holds for some rows" if rows_up else "does not hold")
-    claims.append(dict(claim="1. Test-time gradient ascent improves exact match steadily with steps",
-                       verdict=verdict, evidence="; ".join(
-                           f"{r}: " + " -> ".join(f"{em(r, c)['mean']:.1f}" for c in grads)
-                           for r in agg)))
+    # 1. Test-time scaling: more gradient steps, higher exact match, up to the largest K.
+    claims.append(claim(f"1a. More test-time gradient steps help: {grads[0]} -> {mid}",
+                        [compare(f"{r}: {grads[0]} -> {mid}", em(r, mid), em(r, grads[0]))
+                         for r in labels]))
+    claims.append(claim(f"1b. ... and keep helping: {mid} -> {top}",
+                        [compare(f"{r}: {mid} -> {top}", em(r, top), em(r, mid))
+                         for r in labels]))
     # 2. Grad 1 training beats mean training at a high test budget.
-    v, diff = _compare(em("Grad 1", top), em("Grad 0", top))
-    claims.append(dict(claim=f"2. Training with Grad 1 beats mean training (Grad 0) at {top}",
-                       verdict=v, evidence=f"{top}: Grad 1 {em('Grad 1', top)['mean']:.1f} vs "
-                       f"Grad 0 {em('Grad 0', top)['mean']:.1f} ({diff:+.1f} points)"))
-    # 3. Gradient search beats sampling: at test time (Grad 20 vs Sample N, every row) and in
-    # training (Grad 1 vs Sample 5 rows, at the top budget).
-    sample_col = next((c for c in agg["Grad 1"] if c.startswith("Sample ")), None)
-    parts, verdicts = [], []
+    if {"Grad 0", "Grad 1"} <= set(labels):
+        claims.append(claim(f"2. Training with Grad 1 beats mean training (Grad 0) at {top}",
+                            [compare(f"{top}: Grad 1 - Grad 0", em("Grad 1", top),
+                                     em("Grad 0", top))]))
+    # 3. Gradient search beats random search: at test time (every training row), and as the
+    # training method (the Grad 1 row against the Sample 5 row).
+    sample_col = next((c for c in summaries[0]["results"][evaluation]
+                       if c.startswith("Sample ")), None)
     if sample_col:
-        for r in agg:
-            v, diff = _compare(em(r, mid), em(r, sample_col))
-            verdicts.append(v)
-            parts.append(f"{r}: {mid} {em(r, mid)['mean']:.1f} vs {sample_col} "
-                         f"{em(r, sample_col)['mean']:.1f}")
-    if "Sample 5" in agg:
-        v, diff = _compare(em("Grad 1", top), em("Sample 5", top))
-        verdicts.append(v)
-        parts.append(f"training Grad 1 vs Sample 5 at {top}: {em('Grad 1', top)['mean']:.1f} vs "
-                     f"{em('Sample 5', top)['mean']:.1f}")
-    verdict = ("holds" if all(v == "holds" for v in verdicts) else
-               "does not hold" if all(v == "does not hold" for v in verdicts) else
-               f"holds in {sum(v.startswith('holds') for v in verdicts)} of {len(verdicts)} comparisons")
-    claims.append(dict(claim=f"3. Gradient search beats sampling ({mid} vs {sample_col} at test "
-                       "time; Grad 1 vs Sample 5 in training)", verdict=verdict,
-                       evidence="; ".join(parts)))
-    # 4. Stop-gradient is better (exact match at the top budget) and cheaper (s / step).
-    if "Grad 1, no stop-grad" in agg:
-        v, diff = _compare(em("Grad 1", top), em("Grad 1, no stop-grad", top))
-        cheaper = cost["Grad 1"] < cost["Grad 1, no stop-grad"]
-        verdict = (v if cheaper else v + "; not cheaper")
-        claims.append(dict(
-            claim="4. Stop-gradient training is better and cheaper than differentiating through "
-                  "the latent step", verdict=verdict,
-            evidence=f"{top}: {em('Grad 1', top)['mean']:.1f} vs "
-                     f"{em('Grad 1, no stop-grad', top)['mean']:.1f} ({diff:+.1f} points); "
-                     f"{cost['Grad 1']:.3f} vs {cost['Grad 1, no stop-grad']:.3f} s / step"))
+        claims.append(claim(f"3a. At test time, {mid} beats {sample_col}",
+                            [compare(f"{r}: {mid} - {sample_col}", em(r, mid), em(r, sample_col))
+                             for r in labels]))
+    if {"Grad 1", "Sample 5"} <= set(labels):
+        claims.append(claim(f"3b. In training, Grad 1 beats Sample 5 (at {top})",
+                            [compare(f"{top}: Grad 1 - Sample 5", em("Grad 1", top),
+                                     em("Sample 5", top))]))
+    # 4. Stop-gradient is better (exact match at the top budget) and cheaper (time per step).
+    if {"Grad 1", "Grad 1, no stop-grad"} <= set(labels):
+        claims.append(claim(f"4a. Stop-gradient training is better than differentiating through "
+                            f"the latent step (at {top})",
+                            [compare(f"{top}: Grad 1 - Grad 1, no stop-grad", em("Grad 1", top),
+                                     em("Grad 1, no stop-grad", top))]))
+        claims.append(claim("4b. ... and cheaper (training time per step; depends on the "
+                            "machine and its load)",
+                            [compare("no stop-grad - stop-grad",
+                                     ms_per_step(summaries, "Grad 1, no stop-grad"),
+                                     ms_per_step(summaries, "Grad 1"), unit=" ms / step")]))
     return claims
 
 
+def seen_vs_unseen(summaries, evaluation="test", column=None):
+    """Per training row, exact match on training-side (seen) programs minus held-out
+    (unseen) ones, paired by seed: what recall adds to generalisation."""
+    seen = evaluation + SEEN
+    if seen not in summaries[0]["results"]:
+        return []
+    column = column or _grad_columns(summaries, evaluation)[-1]
+    return [compare(f"{r}: seen - unseen at {column}",
+                    per_seed(summaries, r, column, seen), per_seed(summaries, r, column, evaluation))
+            for r in dict.fromkeys(s["label"] for s in summaries)]
+
+
 def claims_markdown(claims):
-    return "\n".join(f"- **{c['claim']}**: {c['verdict']}. {c['evidence']}." for c in claims)
+    lines = []
+    for c in claims:
+        lines.append(f"- **{c['claim']}**: {c['verdict']}.")
+        lines += [f"  - {x['evidence']}" for x in c["comparisons"]]
+    return "\n".join(lines)
+
+
+def steps_markdown(steps):
+    """Claim 1 step by step: one row per training row, one column per step of K."""
+    first = next(iter(steps.values()))["steps"]
+    names = [c["what"].split(": ", 1)[1] for c in first]
+    short = {HOLDS: "holds", REVERSES: "**reverses**", NOT_RESOLVED: "n.r."}
+    lines = ["| Training | " + " | ".join(names) + " | peak |", "|---|" + "---|" * (len(names) + 1)]
+    for label, row in steps.items():
+        cells = [f"{c['mean']:+.1f} [{c['low']:+.1f}, {c['high']:+.1f}] {short[c['verdict']]}"
+                 for c in row["steps"]]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {row['peak']} |")
+    return "\n".join(lines)
+
+
+def ood_claims(summaries):
+    """Table 6's claims at every evaluation density, on paired per-seed differences."""
+    grads = _grad_columns(summaries, next(iter(OOD_DENSITIES)))
+    top, mid = grads[-1], grads[-2]
+    labels = list(dict.fromkeys(s["label"] for s in summaries))
+    em = lambda label, column, name: per_seed(summaries, label, column, name)
+    claims = []
+    if {"Grad 0", "Grad 1"} <= set(labels):
+        claims.append(claim(f"1. Training with Grad 1 generalises better than mean training "
+                            f"(at {top}), at every density",
+                            [compare(f"{name}: Grad 1 - Grad 0", em("Grad 1", top, name),
+                                     em("Grad 0", top, name)) for name in OOD_DENSITIES]))
+    claims.append(claim(f"2. Test-time search recovers accuracy out of distribution "
+                        f"({grads[0]} -> {top})",
+                        [compare(f"{name}, trained {r}: {grads[0]} -> {top}", em(r, top, name),
+                                 em(r, grads[0], name))
+                         for name in OOD_DENSITIES for r in labels]))
+    claims.append(claim(f"3. ... and more steps keep helping ({mid} -> {top})",
+                        [compare(f"{name}, trained {r}: {mid} -> {top}", em(r, top, name),
+                                 em(r, mid, name))
+                         for name in OOD_DENSITIES for r in labels]))
+    return claims
 
 
 def ood_markdown(aggs, seeds):
-    """aggs: ``{density name: aggregate}``. Cells "Grad 0 / 10 / 100" like Table 6."""
-    names = list(aggs)
-    labels = list(next(iter(aggs.values())))
-    lines = ["Exact match %, inference " + " / ".join(next(iter(next(iter(aggs.values())).values())))
-             + (", mean over seeds (std in results.json)" if seeds > 1 else ", one seed")
-             + "; the paper's row below each.", "",
-             "| Training | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for label in labels:
-        cells = [" / ".join(f"{v['exact_match']['mean']:.1f}" for v in aggs[n][label].values())
-                 for n in names]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        paper = PAPER_TABLE6.get(label)
-        if paper:
-            lines.append(f"| paper {label} | " + " | ".join(" / ".join(map(str, paper[n]))
-                                                            for n in names) + " |")
-    return "\n".join(lines)
+    """aggs: ``{evaluation name: aggregate}``. Cells "Grad 0 / 10 / 100" like Table 6."""
+    names = [n for n in aggs if not n.endswith(SEEN)]
+    labels = list(aggs[names[0]])
+    columns = list(aggs[names[0]][labels[0]])
+    spread = " (std)" if seeds > 1 else ""
+    lines = []
+    for title, suffix in (("held-out (unseen) programs", ""), ("training-side (seen) programs",
+                                                               SEEN)):
+        if names[0] + suffix not in aggs:
+            continue
+        lines += [f"Exact match % on {title}, inference " + " / ".join(columns)
+                  + (f", mean{spread} over {seeds} seeds" if seeds > 1 else ", one seed")
+                  + ("; the paper's row below each." if not suffix else "."), "",
+                  "| Training | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for label in labels:
+            cells = [" / ".join(_fmt(v["exact_match"], seeds)
+                                for v in aggs[n + suffix][label].values()) for n in names]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            paper = PAPER_TABLE6.get(label)
+            if paper and not suffix:
+                lines.append(f"| paper {label} | " + " | ".join(" / ".join(map(str, paper[n]))
+                                                                for n in names) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 # --------------------------------------------------------------------------------------
@@ -462,7 +643,8 @@ def environment():
 # --------------------------------------------------------------------------------------
 
 def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None, jobs=None,
-              overrides=(), runs_dir=None, command=None, echo=print, scheduler=None):
+              overrides=(), runs_dir=None, command=None, echo=print, scheduler=None,
+              settings="official"):
     """Run ``experiment`` and write ``results.json``, ``results.md`` and figures to
     ``out_dir`` (default ``results/<experiment>``, ``results/<experiment>-quick`` with
     ``quick``). The runs go to ``jobs`` local processes (default 1), or to the Dask cluster
@@ -474,8 +656,9 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}.")
     out_dir = out_dir or os.path.join("results", experiment + ("-quick" if quick else "")
-                                      + ("-paper" if scale == "paper" else ""))
-    job_list = plan(experiment, scale, quick, seeds, overrides, runs_dir)
+                                      + ("-paper" if scale == "paper" else "")
+                                      + ("-pseudocode" if settings == "pseudocode" else ""))
+    job_list = plan(experiment, scale, quick, seeds, overrides, runs_dir, settings)
     seeds = len({j.seed for j in job_list})
     os.makedirs(out_dir, exist_ok=True)
     base = config_from_dict(job_list[0].config)
@@ -484,9 +667,19 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
          f"{f'the Dask cluster at {scheduler}' if scheduler else f'{jobs} worker(s)'} -> "
          f"{out_dir}")
     t0 = time.perf_counter()
-    summaries = run_jobs(job_list, jobs, scheduler)
+    # Runs recorded in out_dir/runs/ are not run again (the figures of latent2d and arc need
+    # seed 0's weights, so that one only if its checkpoint is here).
+    summaries = [committed_run(j, out_dir, experiment in ("latent2d", "arc") and j.seed == 0)
+                 for j in job_list]
+    todo = [i for i, s in enumerate(summaries) if s is None]
+    if len(todo) < len(job_list):
+        echo(f"  {len(job_list) - len(todo)} run(s) reused from {os.path.join(out_dir, 'runs')}")
+    done = run_jobs([job_list[i] for i in todo], jobs, scheduler,
+                    on_finished=lambda job, s: write_record(out_dir, job, s)) if todo else []
+    for i, s in zip(todo, done):
+        summaries[i] = s
     versions, machine = environment()
-    record = dict(experiment=experiment, scale=scale, quick=quick,
+    record = dict(experiment=experiment, scale=scale, settings=settings, quick=quick,
                   command=command or f"lpn-mini reproduce {experiment}", seeds=list(range(seeds)),
                   jobs=None if scheduler else jobs, scheduler=scheduler,
                   started=datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -495,8 +688,9 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
                               pairs_seen=base.steps * base.batch_size * base.num_pairs),
                   configs={j.label: {k: v for k, v in j.config.items() if k != "seed"}
                            for j in job_list},
-                  runs=[{k: v for k, v in s.items()  # the per-problem ARC rows go in once, below
-                         if k not in ("config", "loss_curve", "problems", "copy_baseline")}
+                  runs=[{k: v for k, v in s.items()  # each run's whole record is in runs/
+                         if k not in ("config", "loss_curve", "problems", "copy_baseline",
+                                      "versions")}
                         for s in summaries],
                   versions=versions, machine=machine)
     table = WRITERS[experiment](record, summaries, out_dir, seeds)
@@ -510,6 +704,11 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
               f"`{record['command']}`.")
     if any(s["reused"] for s in summaries):
         footer += " Some runs were reused from an earlier invocation (see results.json)."
+    cpus = sorted({(s.get("machine") or {}).get("cpu") or "not recorded" for s in summaries})
+    commits = sorted({(s.get("versions") or {}).get("git_commit") or "not recorded"
+                      for s in summaries})
+    footer += (f" Runs trained on {'; '.join(cpus)}, code of commit {', '.join(commits)} "
+               f"(each run's record: {os.path.join(out_dir, 'runs')}/). Settings: {settings}.")
     table += footer
     _write_json(os.path.join(out_dir, "results.json"), record)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
@@ -533,34 +732,72 @@ def _cost(summaries):
     return {label: float(onp.median(v)) for label, v in per.items()}
 
 
+CLAIMS_INTRO = ("The paper's claims at this scale. Each comparison is the mean of the per-seed "
+                "differences (same seed: same initial weights, training tasks and evaluation "
+                "set) with its 95% t interval; the verdict is computed by `lpn_mini/stats.py`: "
+                "*holds* (interval above 0), *reverses* (below 0), *not resolved at this scale* "
+                "(contains 0); a claim judged by several comparisons holds only if every one "
+                "does.")
+
+
 def _write_table1(record, summaries, out_dir, seeds):
     from .plotting import plot_loss_curves, plot_rows_vs_steps
     agg = aggregate(summaries)
+    agg_seen = aggregate(summaries, "test" + SEEN) if "test" + SEEN in summaries[0]["results"] \
+        else None
     cost = _cost(summaries)
     if any(s["reused"] for s in summaries):  # a reused run's time is from its first invocation
         record["note"] = "s / step of reused runs is from the invocation that trained them"
-    claims = table1_claims(agg, cost)
-    record.update(table=agg, seconds_per_step=cost, claims=claims)
+    claims, steps, seen = table1_claims(summaries), search_steps(summaries), \
+        seen_vs_unseen(summaries)
+    record.update(table=agg, table_seen=agg_seen, seconds_per_step=cost, claims=claims,
+                  search_steps=steps, seen_vs_unseen=seen)
     plot_rows_vs_steps(agg, os.path.join(out_dir, "exact_match_vs_steps.png"),
-                       title=f"Table 1 at {record['scale']} scale, {seeds} seed(s)")
+                       title=f"Table 1 at {record['scale']} scale, {seeds} seed(s), unseen programs")
     plot_loss_curves(summaries, os.path.join(out_dir, "training_curves.png"))
-    return table1_markdown(agg, seeds, cost) + "\n\nThe paper's claims at this scale:\n\n" \
-        + claims_markdown(claims)
+    text = [table1_markdown(agg, seeds, cost, agg_seen), "", CLAIMS_INTRO, "",
+            claims_markdown(claims), "", "Claim 1 over the whole range of K: the change of exact "
+            "match from each number of test-time steps to the next (mean [95% interval], "
+            "verdict; n.r.: not resolved at this scale), and the column where each row's mean "
+            "peaks.", "", steps_markdown(steps)]
+    if seen:
+        text += ["", "Seen against unseen programs (what recall adds):", ""] + \
+            [f"- {c['evidence']}" for c in seen]
+    return "\n".join(text)
 
 
 def _write_ood(record, summaries, out_dir, seeds):
     from .plotting import plot_ood
-    aggs = {name: aggregate(summaries, name) for name in OOD_DENSITIES}
-    record.update(table=aggs)
-    plot_ood(aggs, os.path.join(out_dir, "ood_exact_match.png"))
-    return ood_markdown(aggs, seeds)
+    aggs = {name: aggregate(summaries, name) for name in summaries[0]["results"]}
+    claims = ood_claims(summaries)
+    record.update(table=aggs, claims=claims)
+    plot_ood({n: a for n, a in aggs.items() if not n.endswith(SEEN)},
+             os.path.join(out_dir, "ood_exact_match.png"))
+    return "\n".join([ood_markdown(aggs, seeds), "", CLAIMS_INTRO, "", claims_markdown(claims)])
+
+
+def mean_table(aggs, seeds):
+    """``{title: aggregate}`` -> one Markdown table per title, cells "exact match (cell
+    accuracy)", each mean (std) over the seeds."""
+    lines = []
+    for title, agg in aggs.items():
+        columns = list(next(iter(agg.values())))
+        lines += [f"{title}: exact match % / cell accuracy %, "
+                  + (f"mean (std) over {seeds} seeds." if seeds > 1 else "one seed."), "",
+                  "| Training | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+        for label, row in agg.items():
+            lines.append(f"| {label} | " + " | ".join(
+                f"{_fmt(row[c]['exact_match'], seeds)} / {_fmt(row[c]['cell_accuracy'], seeds)}"
+                for c in columns) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 def _write_latent2d(record, summaries, out_dir, seeds):
-    from .evaluation import eval_tasks, markdown_table
-    from .plotting import plot_landscapes, plot_latent_plane
-    params, config = _params_of(summaries[0])
+    from .evaluation import eval_tasks, search_options
     from .model import encode
+    from .plotting import plot_landscapes, plot_latent_plane
+    params, config = _params_of(summaries[0])  # the figures: seed 0
     x, y = eval_tasks(config)
     # Draw the part of the plane where the encoder puts the evaluation tasks.
     mu, _ = encode(params["encoder"], x, y)
@@ -568,10 +805,22 @@ def _write_latent2d(record, summaries, out_dir, seeds):
     plot_latent_plane(params, x[0, 0], os.path.join(out_dir, "latent_plane.png"),
                       extent=max(extent, 1.0))
     paths = plot_landscapes(params, config, x[:3], y[:3], os.path.join(out_dir, "landscapes.png"))
-    record.update(table=aggregate(summaries), ascent=paths)
-    lines = [markdown_table({summaries[0]["label"]: summaries[0]["results"]["test"]}), "",
-             "Gradient ascent on the specification log-likelihood of 3 evaluation tasks "
-             f"({config.latent_optimizer}, lr {config.latent_lr}, {paths[0]['steps']} steps):", ""]
+    aggs = {"Held-out (unseen) programs": aggregate(summaries)}
+    if "test" + SEEN in summaries[0]["results"]:
+        aggs["Training-side (seen) programs"] = aggregate(summaries, "test" + SEEN)
+    grads = _grad_columns(summaries)
+    claims = [claim(f"Test-time search in the 2-D latent space helps ({grads[0]} -> {grads[-1]})",
+                    [compare(f"{m.replace('_', ' ')}: {grads[0]} -> {grads[-1]}",
+                             per_seed(summaries, "Grad 1", grads[-1], "test", m),
+                             per_seed(summaries, "Grad 1", grads[0], "test", m),
+                             unit=" points") for m in ("exact_match", "cell_accuracy")])]
+    record.update(table=aggs["Held-out (unseen) programs"], tables=aggs, claims=claims,
+                  ascent=paths)
+    options = search_options(config, "grad", paths[0]["steps"])
+    lines = [mean_table(aggs, seeds), "", CLAIMS_INTRO, "", claims_markdown(claims), "",
+             f"Gradient ascent on the specification log-likelihood of 3 evaluation tasks, seed 0 "
+             f"({options['optimizer']}, lr {options['alpha']}, clip {options['clip_mode']}, "
+             f"{paths[0]['steps']} steps; `landscapes.png`):", ""]
     for p in paths:
         lines.append(f"- task {p['task']}: from the encoder's guess {p['start']:.2f} -> "
                      f"{p['end']:.2f}; from z = 0 {p['from_zero'][0]:.2f} -> "
@@ -580,40 +829,56 @@ def _write_latent2d(record, summaries, out_dir, seeds):
     return "\n".join(lines)
 
 
+def _arc_overall(problems, methods):
+    """Percent of test pairs: top-1 / top-2 exact, cell accuracy and shape, per method."""
+    return {m: {k: 100 * float(onp.mean([p[m][k] for p in problems]))
+                for k in ("top1", "top2", "cell_accuracy", "shape")} for m in methods}
+
+
 def _write_arc(record, summaries, out_dir, seeds):
     from .plotting import plot_arc_examples, plot_arc_scores
-    s = summaries[0]
-    problems, baseline = s["problems"], s["copy_baseline"]
+    s0 = summaries[0]  # the per-pair table and the figure of examples: seed 0
+    problems, baseline = s0["problems"], s0["copy_baseline"]
     methods = [k for k in problems[0] if k.startswith("Grad ")]
-    overall = {m: {"top1": 100 * onp.mean([p[m]["top1"] for p in problems]),
-                   "top2": 100 * onp.mean([p[m]["top2"] for p in problems]),
-                   "cell_accuracy": 100 * onp.mean([p[m]["cell_accuracy"] for p in problems]),
-                   "shape": 100 * onp.mean([p[m]["shape"] for p in problems])} for m in methods}
+    per = {s["seed"]: _arc_overall(s["problems"], methods) for s in summaries}
+    overall = {m: {k: mean_std([per[sd][m][k] for sd in sorted(per)])
+                   for k in ("top1", "top2", "cell_accuracy", "shape")} for m in methods}
     copy = {"top1": 100 * onp.mean([b["top1"] for b in baseline]),
             "cell_accuracy": 100 * onp.mean([b["cell_accuracy"] for b in baseline]),
             "shape": 100 * onp.mean([b["shape"] for b in baseline])}
     first, last = methods[0], methods[-1]
+    best = max(methods, key=lambda m: overall[m]["cell_accuracy"]["mean"])
+    of = lambda m, k: {sd: per[sd][m][k] for sd in per}
+    claims = [claim(f"Test-time search helps on ARC ({first} -> {last})",
+                    [compare(f"{k.replace('_', ' ')}: {first} -> {last}", of(last, k), of(first, k))
+                     for k in ("cell_accuracy", "top2")]),
+              claim(f"LPN's cell accuracy ({best}) beats copying the input",
+                    [compare(f"cell accuracy: {best} - copy the input", of(best, "cell_accuracy"),
+                             {sd: copy["cell_accuracy"] for sd in per})])]
     better = sum(p[last]["cell_accuracy"] > p[first]["cell_accuracy"] + 1e-9 for p in problems)
     worse = sum(p[last]["cell_accuracy"] < p[first]["cell_accuracy"] - 1e-9 for p in problems)
     tasks = sorted({p["task"] for p in problems})
-    record.update(overall=overall, copy_baseline_overall=copy, problems=problems,
-                  search_effect={"better": better, "worse": worse,
-                                 "same": len(problems) - better - worse})
-    plot_arc_scores(overall, copy, os.path.join(out_dir, "arc_scores.png"))
-    plot_arc_examples(_params_of(s), s, problems, os.path.join(out_dir, "arc_examples.png"))
+    record.update(overall=overall, per_seed=per, copy_baseline_overall=copy, claims=claims,
+                  problems=problems, search_effect={"better": better, "worse": worse,
+                                                    "same": len(problems) - better - worse})
+    plot_arc_scores({m: {k: v["mean"] for k, v in o.items()} for m, o in overall.items()}, copy,
+                    os.path.join(out_dir, "arc_scores.png"))
+    plot_arc_examples(_params_of(s0), s0, problems, os.path.join(out_dir, "arc_examples.png"))
     lines = [f"{len(problems)} test pairs of {len(tasks)} ARC-AGI-1 evaluation tasks whose grids "
              "all fit in 10 x 10 (padded with a padding colour, so the output shape is predicted "
-             "too). Percent of test pairs.", "",
+             "too). Percent of test pairs, " + (f"mean (std) over {seeds} seeds." if seeds > 1
+                                                 else "one seed."), "",
              "| Inference | top-1 exact | top-2 exact | cell accuracy | shape right |",
              "|---|---|---|---|---|"]
     for m, o in overall.items():
-        lines.append(f"| {m} | {o['top1']:.1f} | {o['top2']:.1f} | {o['cell_accuracy']:.1f} | "
-                     f"{o['shape']:.1f} |")
+        lines.append(f"| {m} | " + " | ".join(_fmt(o[k], seeds) for k in
+                                             ("top1", "top2", "cell_accuracy", "shape")) + " |")
     lines.append(f"| copy the input (baseline) | {copy['top1']:.1f} | - | "
                  f"{copy['cell_accuracy']:.1f} | {copy['shape']:.1f} |")
-    lines += ["", f"{last} vs {first}, cell accuracy per test pair: better on {better}, worse on "
-              f"{worse}, the same on {len(problems) - better - worse}.", "",
-              "Per test pair (top-1 exact / top-2 exact / cell accuracy %):", "",
+    lines += ["", CLAIMS_INTRO, "", claims_markdown(claims), "",
+              f"Seed 0, {last} vs {first}, cell accuracy per test pair: better on {better}, "
+              f"worse on {worse}, the same on {len(problems) - better - worse}.", "",
+              "Per test pair, seed 0 (top-1 exact / top-2 exact / cell accuracy %):", "",
               "| Task | test | spec pairs | " + " | ".join(methods) + " |",
               "|---|---|---|" + "---|" * len(methods)]
     for p in problems:

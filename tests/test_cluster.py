@@ -136,8 +136,10 @@ def test_local_cluster_gives_the_local_table_despite_a_lost_worker_then_reuses(
     # And a local invocation reuses the cluster's runs too: they are ordinary run folders.
     code, local = _reproduce(tmp_path)
     assert code == 0 and all(r["reused"] for r in local["runs"])
-    # With one run's summary gone, only that run goes to the cluster again.
+    # With one run's summary and its record in results gone, only that run goes to the
+    # cluster again.
     os.remove(os.path.join(record["runs"][0]["run_dir"], "summary.json"))
+    os.remove(tmp_path / "out" / "runs" / "grad-0-seed0.json")
     code, third = _reproduce(tmp_path, "--scheduler", cluster.scheduler_address)
     assert code == 0 and [r["reused"] for r in third["runs"]] == [False, True]
     assert third["table"] == reference

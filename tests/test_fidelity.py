@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lpn_mini import latent_gradient_ascent, training_loss
-from lpn_mini.config import OFFICIAL, PRESETS, make_config
+from lpn_mini.config import OFFICIAL, PSEUDOCODE, make_config
 from lpn_mini.evaluation import search_options
 from lpn_mini.latent import safe_sqrt
 from lpn_mini.optim import tree_leaves, warmup_lr
@@ -105,21 +105,25 @@ def test_warmup_is_the_official_linear_schedule():
     assert warmup_lr(2e-3, 0, 0) == 2e-3
 
 
-def test_presets_use_the_official_settings_and_the_laptop_ones_do_not():
-    for name in ("paper", "official"):
+def test_presets_use_the_official_settings_and_the_pseudocode_ones_do_not():
+    for name in ("paper", "official", "small", "latent2d", "ood", "arc"):
         config = make_config(name)
         for k, v in OFFICIAL.items():
-            assert getattr(config, k) == v, f"preset {name}: {k} = {getattr(config, k)}, not {v}"
-    small = make_config("small")
-    assert small.sample_scale == 1.0 and small.likelihood == "sum" and small.holdout == 0.0
-    assert not small.train_best_of_trajectory and small.latent_clip_mode == "latent"
-    assert small.adam_eps_root == 0.0 and small.lr_warmup == 0 and small.weight_decay == 0.0
-    assert make_config("official").grid_size == make_config("small").grid_size
-    assert "paper" in PRESETS and "official" in PRESETS
+            want = 0.0 if (name, k) == ("arc", "holdout") else v  # ARC: its own evaluation set
+            assert getattr(config, k) == want, f"preset {name}: {k} = {getattr(config, k)}"
+    assert make_config("arc").eval_latent_lr == 0.05                # paper, Table 16
+    for name in ("small-pseudocode", "tiny"):  # the pseudo-code's settings (Config defaults)
+        config = make_config(name)
+        assert all(getattr(config, k) == v for k, v in PSEUDOCODE.items()), name
+    assert make_config("small-pseudocode").holdout == OFFICIAL["holdout"]
+    assert PSEUDOCODE == dict(sample_scale=1.0, likelihood="sum", train_best_of_trajectory=False,
+                              latent_clip_mode="latent", adam_eps_root=0.0, lr_warmup=0,
+                              weight_decay=0.0)
+    assert make_config("official") == make_config("small")
 
 
 def test_eval_latent_lr_is_for_test_time_search_only():
-    config = make_config("small", overrides=["eval_latent_lr=0.05"])
+    config = make_config("small-pseudocode", overrides=["eval_latent_lr=0.05"])
     assert search_options(config, "grad", 5)["alpha"] == 0.05
     train = search_options(config, "grad", 1, training=True)
     assert train["alpha"] == config.latent_lr == 0.1

@@ -9,7 +9,9 @@ import pytest
 
 from lpn_mini import arc
 from lpn_mini.cli import main
-from lpn_mini.reproduce import (_compare, aggregate, mean_std, plan, run_job, table1_claims)
+from lpn_mini.config import OFFICIAL, PSEUDOCODE
+from lpn_mini.reproduce import (aggregate, mean_std, plan, run_job, search_steps, seen_vs_unseen,
+                               table1_claims)
 
 from helpers import one_blas_thread_reproduction
 
@@ -39,7 +41,18 @@ def test_table1_quick(tmp_path, capsys):
                                                "Grad 100", "Sample 50"]
     # Every row saw the same budget of tasks.
     assert {r["steps"] * r["batch_size"] for r in record["configs"].values()} == {150 * 16}
-    assert [c["claim"][:2] for c in record["claims"]] == ["1.", "2.", "3.", "4."]
+    assert [c["claim"][:2] for c in record["claims"]] == ["1a", "1b", "2.", "3a", "3b", "4a",
+                                                          "4b"]
+    # Official settings, programs held out, and the seen-program table beside the unseen one.
+    assert all(record["configs"]["Grad 1"][k] == v for k, v in OFFICIAL.items())
+    assert list(record["table_seen"]) == rows and "training-side (seen) programs" in md
+    # One record per finished run, with the machine and commit it ran on.
+    records = sorted(p.name for p in (out / "runs").iterdir())
+    assert records == sorted(f"{r.lower().replace(', ', '-').replace(' ', '-')}-seed0.json"
+                             for r in rows)
+    one = json.loads((out / "runs" / "grad-1-seed0.json").read_text())
+    assert one["machine"]["cores"] == os.cpu_count() and "git_commit" in one["versions"]
+    assert set(one["results"]) == {"test", "test, seen"}
     # The table prints the paper's number next to ours, and is what results.md holds.
     assert "[44.6]" in md and "[99.5]" in md
     assert md.split("\n", 2)[2].strip() in capsys.readouterr().out
@@ -54,14 +67,14 @@ def test_table1_quick(tmp_path, capsys):
 def test_ood_quick_then_reused_then_in_parallel(tmp_path):
     record, md, out = _reproduce(tmp_path, "ood")
     _check_record(record, "ood")
-    assert list(record["table"]) == ["In-distribution (0.5)", "Weak OOD (0.75)",
-                                     "Strong OOD (1.0)"]
+    names = ["In-distribution (0.5)", "Weak OOD (0.75)", "Strong OOD (1.0)"]
+    assert list(record["table"]) == names + [n + ", seen" for n in names]
     assert list(record["table"]["Weak OOD (0.75)"]["Grad 1"]) == ["Grad 0", "Grad 10", "Grad 100"]
     assert {c["density"] for c in record["configs"].values()} == {0.5}
     assert "| paper Grad 1 | 26.6 / 98.0 / 99.2 |" in md
     assert (out / "ood_exact_match.png").stat().st_size > 10_000
     # The three evaluations differ (different densities), so they are really separate sets.
-    first = [record["table"][n]["Grad 0"]["Grad 0"][k]["mean"] for n in record["table"]
+    first = [record["table"][n]["Grad 0"]["Grad 0"][k]["mean"] for n in names
              for k in ("exact_match", "cell_accuracy")]
     assert len(set(first)) > 1
 
@@ -143,31 +156,104 @@ def _cell(values):
     return {"exact_match": mean_std(values), "cell_accuracy": mean_std(values)}
 
 
-def test_mean_std_and_compare():
+def test_mean_std():
     ms = mean_std([1.0, 2.0, 3.0])
     assert ms["mean"] == 2.0 and ms["std"] == pytest.approx(1.0)  # sample std, ddof = 1
     assert mean_std([5.0])["std"] == 0.0
-    assert _compare(mean_std([10, 12]), mean_std([1, 2]))[0] == "holds"
-    assert _compare(mean_std([10, 12]), mean_std([9, 12]))[0].startswith("holds, within")
-    assert _compare(mean_std([1, 2]), mean_std([10, 12]))[0] == "does not hold"
 
 
-def test_claims_follow_the_numbers():
-    cols = ["Grad 0", "Grad 1", "Grad 5", "Grad 20", "Grad 100", "Sample 250"]
-    good = {  # the paper's own Table 1, three identical "seeds"
-        "Grad 0": [3.2, 3.6, 18.8, 52.5, 67.5, 3.2], "Grad 1": [8.6, 44.6, 85.4, 98.4, 99.5, 10.2],
-        "Grad 1, no stop-grad": [0.6, 13.7, 60.2, 88.9, 94.1, 0.7],
-        "Grad 5": [0.0, 0.4, 31.9, 88.5, 98.1, 0.5], "Sample 5": [6.1, 8.2, 27.7, 56.3, 72.2, 6.1]}
-    table = {r: {c: _cell([v] * 3) for c, v in zip(cols, vals)} for r, vals in good.items()}
-    cost = {"Grad 0": 1.0, "Grad 1": 1.5, "Grad 1, no stop-grad": 3.0, "Grad 5": 5.0,
-            "Sample 5": 2.0}
-    assert [c["verdict"] for c in table1_claims(table, cost)] == ["holds"] * 4
-    # Swap the Grad 0 and Grad 1 rows: claim 2 must now fail; make no-stop-grad cheaper: 4 fails.
-    table["Grad 0"], table["Grad 1"] = table["Grad 1"], table["Grad 0"]
-    cost["Grad 1, no stop-grad"] = 1.0
-    verdicts = [c["verdict"] for c in table1_claims(table, cost)]
-    assert verdicts[1] == "does not hold"
-    assert verdicts[3].endswith("not cheaper")
+COLUMNS = ["Grad 0", "Grad 1", "Grad 5", "Grad 20", "Grad 100", "Sample 250"]
+PAPER = {  # the paper's own Table 1
+    "Grad 0": [3.2, 3.6, 18.8, 52.5, 67.5, 3.2], "Grad 1": [8.6, 44.6, 85.4, 98.4, 99.5, 10.2],
+    "Grad 1, no stop-grad": [0.6, 13.7, 60.2, 88.9, 94.1, 0.7],
+    "Grad 5": [0.0, 0.4, 31.9, 88.5, 98.1, 0.5], "Sample 5": [6.1, 8.2, 27.7, 56.3, 72.2, 6.1]}
+SECONDS = {"Grad 0": 1.0, "Grad 1": 1.5, "Grad 1, no stop-grad": 3.0, "Grad 5": 5.0,
+           "Sample 5": 2.0}
+
+
+def _summaries(table, noise, seconds=SECONDS, seeds=5):
+    """Per-seed run summaries around ``table`` (percent): seed s adds noise * (s - 2)."""
+    return [{"label": label, "seed": s, "config": {"steps": 100},
+             "train_seconds": 100 * seconds[label] * (1 + 0.01 * s),
+             "results": {"test": {c: {"exact_match": (v + noise * (s - 2)) / 100,
+                                      "cell_accuracy": 0.5} for c, v in zip(COLUMNS, values)}}}
+            for label, values in table.items() for s in range(seeds)]
+
+
+def test_claims_follow_the_paired_numbers():
+    # The paper's table, with a little seed noise: every claim holds.
+    claims = table1_claims(_summaries(PAPER, noise=0.1))
+    assert [c["verdict"] for c in claims] == ["holds"] * 7
+    # The noise is the same in every row and column, so differences are exact: +6.1 - +0 ...
+    assert claims[0]["comparisons"][0]["mean"] == pytest.approx(52.5 - 3.2)
+    # Swap the Grad 0 and Grad 1 rows: claim 2 reverses; and no-stop-grad made cheaper: 4b.
+    swapped = dict(PAPER, **{"Grad 0": PAPER["Grad 1"], "Grad 1": PAPER["Grad 0"]})
+    claims = table1_claims(_summaries(swapped, 0.1, dict(SECONDS, **{"Grad 1, no stop-grad": 1.0})))
+    assert claims[2]["verdict"] == "reverses" and claims[6]["verdict"] == "reverses"
+    # Seeds that disagree: a +1.1-point mean difference with a seed spread of several points is
+    # not resolved, and a claim judged by several comparisons says how many went which way.
+    noisy = _summaries(PAPER, noise=0.0)
+    for s in noisy:
+        if s["label"] == "Grad 1":
+            s["results"]["test"]["Grad 100"]["exact_match"] += (-0.05 if s["seed"] % 2 else 0.05)
+    claims = table1_claims(noisy)
+    one_b = claims[1]
+    assert one_b["verdict"].startswith("not resolved at this scale (holds in 4, not resolved in 1")
+    grad1 = [c for c in one_b["comparisons"] if c["what"].startswith("Grad 1:")][0]
+    assert grad1["low"] < 0 < grad1["high"] and grad1["verdict"] == "not resolved at this scale"
+
+
+def test_claim_1_over_the_whole_range_of_k_finds_the_peak():
+    table = {"Grad 1": [40.0, 50.0, 60.0, 66.0, 62.0, 50.0]}  # peaks at Grad 20, then falls
+    steps = search_steps(_summaries(table, 0.1, {"Grad 1": 1.0}))["Grad 1"]
+    assert steps["peak"] == "Grad 20"
+    assert [c["verdict"] for c in steps["steps"]] == ["holds", "holds", "holds", "reverses"]
+    assert steps["steps"][-1]["mean"] == pytest.approx(-4.0)
+
+
+def test_seen_and_unseen_are_paired_by_seed():
+    runs = _summaries({"Grad 1": [40.0, 50.0, 60.0, 66.0, 62.0, 50.0]}, 0.5, {"Grad 1": 1.0})
+    for s in runs:  # seen programs: 3 points higher at every seed
+        s["results"]["test, seen"] = {c: dict(r, exact_match=r["exact_match"] + 0.03)
+                                      for c, r in s["results"]["test"].items()}
+    (c,) = seen_vs_unseen(runs)
+    assert c["mean"] == pytest.approx(3.0) and c["verdict"] == "holds" and c["wins"] == 5
+
+
+def test_official_settings_by_default_pseudocode_on_request():
+    official = plan("table1", seeds=1)[0]
+    assert all(official.config[k] == v for k, v in OFFICIAL.items())
+    assert official.config["holdout"] > 0 and "test, seen" in official.evaluations
+    pseudo = plan("table1", seeds=1, settings="pseudocode")[0]
+    assert all(pseudo.config[k] == v for k, v in PSEUDOCODE.items())
+    assert pseudo.config["holdout"] == OFFICIAL["holdout"]  # unseen programs either way
+    assert "pseudocode" in pseudo.run_dir and len(plan("table1")) == 5 * 5  # 5 seeds by default
+    with pytest.raises(ValueError, match="unknown settings 'paper'; choose one of official"):
+        plan("table1", settings="paper")
+    # ARC has no program holdout (its evaluation tasks are ARC's own) and no seen column.
+    arc_job = plan("arc", seeds=1)[0]
+    assert arc_job.config["holdout"] == 0 and arc_job.config["eval_latent_lr"] == 0.05
+
+
+def test_committed_run_records_are_reused_on_another_machine(tmp_path, capsys):
+    """A reproduction committed piece by piece: a fresh checkout (no runs/ folder) with the
+    records in results/<experiment>/runs/ trains nothing again, except the run whose weights
+    the figures need."""
+    first, _, out = _reproduce(tmp_path, "latent2d", "--seeds", "2")
+    runs = tmp_path / "runs"
+    import shutil
+    shutil.rmtree(runs)  # the checkpoints are not committed
+    again, md, _ = _reproduce(tmp_path, "latent2d", "--seeds", "2")
+    reused = {r["seed"]: r["reused"] for r in again["runs"]}
+    assert reused == {0: False, 1: True}  # seed 0 retrained: latent2d draws its weights
+    assert again["table"]["Grad 1"]["Grad 0"]["exact_match"]["values"][1] == \
+        first["table"]["Grad 1"]["Grad 0"]["exact_match"]["values"][1]
+    # A damaged record is one clear line, not a traceback.
+    (out / "runs" / "grad-1-seed1.json").write_text("{not json")
+    assert main(["reproduce", "latent2d", "--quick", "--seeds", "2", "--out", str(out),
+                 "--runs-dir", str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert "grad-1-seed1.json is not a readable run record" in err and "delete it" in err
 
 
 def test_aggregate_means_over_seeds():
@@ -260,5 +346,5 @@ def test_a_gpu_run_is_trained_and_evaluated_on_the_device(tmp_path, monkeypatch)
     cpu = run_job(plan("table1", quick=True, runs_dir=str(tmp_path / "cpu"))[1])
     gpu = run_job(plan("table1", quick=True, runs_dir=str(tmp_path / "gpu"),
                        overrides=["device=gpu"])[1])
-    assert seen == [np.ndarray, FakeDeviceArray]
+    assert seen == [np.ndarray] * 2 + [FakeDeviceArray] * 2  # unseen and seen programs
     assert gpu["results"] == cpu["results"]
