@@ -136,26 +136,41 @@ def evaluation_problems(size=10):
 
 
 def solve(params, config, x_spec, y_spec, x_test, num_steps, rng):
-    """Two attempts per problem with K = ``num_steps`` steps of test-time gradient ascent.
+    """Two attempts per problem with K = ``num_steps`` steps of test-time gradient ascent on
+    the specification pairs (Algorithm 1), the one whose latent explains them better first.
 
-    Attempt A starts from the mean of the encoder's means, attempt B from the mean of latents
-    sampled from the encoder (``rng``). Both are searched on the specification pairs (Algorithm
-    1); the attempt whose latent explains the specification better comes first.
+    ``config.arc_attempts``:
+    - ``"trajectory"`` (the official code): one search from the mean of the encoder's means;
+      the attempts are its best and second-best points, the start included (with K = 0 the
+      two are the same);
+    - ``"two_starts"``: two searches, from the mean of the encoder's means and from the mean
+      of latents sampled from the encoder (``rng``).
     Returns ``(first, second)`` predictions, each ``(B, S, S)``.
     """
     from .evaluation import search_options
-    from .latent import specification_log_likelihood
     from .inference import infer_latent
-    from .model import decode
-    opts = dict(search_options(config, "grad", num_steps), best_of_trajectory=config.best_of_trajectory)
-    d = config.latent_dim
-    eps = rng.standard_normal(x_spec.shape[:2] + (d,)).astype(config.dtype)
+    from .latent import ascent_path, specification_log_likelihood
+    from .model import decode, encode
+    opts = search_options(config, "grad", num_steps)
     dec = params["decoder"]
     mask = onp.ones((1, x_spec.shape[1]), dtype=config.dtype)
+    if config.arc_attempts == "trajectory":
+        mu, _ = encode(params["encoder"], x_spec, y_spec)
+        zs, values = ascent_path(dec, x_spec, y_spec, mu.mean(axis=1, keepdims=True), mask,
+                                 num_steps=num_steps, alpha=opts["alpha"],
+                                 optimizer=opts["optimizer"], clip_norm=opts["clip_norm"],
+                                 reduce=opts["reduce"], clip_mode=opts["clip_mode"],
+                                 adam_eps_root=opts["adam_eps_root"])  # (K+1, B, 1, d), (K+1, B, 1)
+        order = onp.argsort(-values[:, :, 0], axis=0, kind="stable")  # (K + 1, B), best first
+        tasks = onp.arange(x_spec.shape[0])
+        latents = [zs[order[0], tasks, 0], zs[order[min(1, num_steps)], tasks, 0]]  # 2 x (B, d)
+        return tuple(onp.argmax(decode(dec, x_test, z), axis=-1) for z in latents)
+    opts["best_of_trajectory"] = config.best_of_trajectory
+    eps = rng.standard_normal(x_spec.shape[:2] + (config.latent_dim,)).astype(config.dtype)
     latents = [infer_latent(params, x_spec, y_spec, None, **opts),
                infer_latent(params, x_spec, y_spec, eps, **opts)]          # 2 x (B, d)
-    fits = [specification_log_likelihood(dec, x_spec, y_spec, z[:, None], mask, config.likelihood)[:, 0]
-            for z in latents]                                              # 2 x (B,)
+    fits = [specification_log_likelihood(dec, x_spec, y_spec, z[:, None], mask,
+                                          config.likelihood)[:, 0] for z in latents]  # 2 x (B,)
     preds = [onp.argmax(decode(dec, x_test, z), axis=-1) for z in latents]  # 2 x (B, S, S)
     a_first = (fits[0] >= fits[1])[:, None, None]
     return onp.where(a_first, preds[0], preds[1]), onp.where(a_first, preds[1], preds[0])

@@ -156,6 +156,12 @@ class Config:
     eval_programs: str = key("unseen", one_of("unseen", "seen"),
                              "with holdout > 0: evaluate on the held-out programs ('unseen') "
                              "or on training-side ones ('seen')")
+    # src/models/lpn.py, LPN._select_best_and_second_best_latents: ARC's two attempts are the
+    # best and second-best points (start included) of one search from the mean latent.
+    arc_attempts: str = key("trajectory", one_of("trajectory", "two_starts"),
+                            "ARC's two attempts: the best and second-best points of one "
+                            "search ('trajectory', official code) or the ends of two searches, "
+                            "from the mean latent and from a sampled one ('two_starts')")
     # Paper, Table 16: the ARC test-time latent learning rate 5e-2.
     eval_latent_lr: float = key(-1.0, Rule("a finite number > 0, or -1 (any negative "
                                            "number: latent_lr)",
@@ -192,7 +198,7 @@ RENAMED = {"train_steps": "latent_steps", "train_samples": "latent_samples"}
 # Keys that may differ when a run is resumed or evaluated: they change neither the weights
 # trained so far nor what the next step computes. (``steps`` may only grow: see training.)
 EVAL_KEYS = ("eval_tasks", "eval_seed", "eval_density", "eval_grad_steps", "eval_samples",
-             "best_of_trajectory", "eval_latent_lr", "eval_programs")
+             "best_of_trajectory", "eval_latent_lr", "eval_programs", "arc_attempts")
 RESUMABLE_KEYS = ("steps", "device", "log_every", "eval_every", "checkpoint_every", *EVAL_KEYS)
 # What `lpn-mini evaluate --set` may change: evaluation keys, and test-time search settings.
 EVALUATION_OVERRIDES = ("device", *EVAL_KEYS, "latent_optimizer", "latent_lr", "latent_clip",

@@ -10,6 +10,7 @@ import pytest
 from lpn_mini import arc
 from lpn_mini.cli import main
 from lpn_mini.config import OFFICIAL, PSEUDOCODE
+from lpn_mini.evaluation import search_options
 from lpn_mini.reproduce import (aggregate, mean_std, plan, run_job, search_steps, seen_vs_unseen,
                                table1_claims)
 
@@ -312,6 +313,29 @@ def test_arc_scores():
     assert shape.tolist() == [True, True]
     pred[1, 5, 5] = 3      # paints outside the grid: wrong shape
     assert arc.problem_scores(pred, target)[2].tolist() == [True, False]
+
+
+def test_arc_attempts_are_the_best_two_points_of_one_search_as_in_the_official_code():
+    from lpn_mini.config import make_config
+    from lpn_mini.inference import predict
+    from lpn_mini.model import init_params
+    config = make_config("arc", overrides=["hidden=32", "latent_dim=4", "dtype=float64"])
+    assert config.arc_attempts == "trajectory"
+    params = init_params(onp.random.default_rng(0), (10, 10), 11, 4, (32,))
+    _, _, x_spec, y_spec, x_test, _ = arc.evaluation_problems(10)[0]
+    first, second = arc.solve(params, config, x_spec, y_spec, x_test, 0, None)
+    assert onp.array_equal(first, second)  # K = 0: one point, so both attempts are the start
+    first, second = arc.solve(params, config, x_spec, y_spec, x_test, 5, None)
+    # The first attempt is Algorithm 1 with best-of-trajectory from the mean latent.
+    best = predict(params, x_spec, y_spec, x_test, **search_options(config, "grad", 5),
+                   best_of_trajectory=True)
+    assert onp.array_equal(first, best)
+    assert not onp.array_equal(first, second)  # the runner-up is another point of the path
+    two = make_config("arc", overrides=["hidden=32", "latent_dim=4", "dtype=float64",
+                                        "arc_attempts=two_starts"])
+    a, b = arc.solve(params, two, x_spec, y_spec, x_test, 5, arc.group_rng(0, 5, 0))
+    same = lambda p: onp.all(p == best, axis=(1, 2))
+    assert onp.all(same(a) | same(b))  # per problem, one of the two searches is that one
 
 
 def test_paper_scale_runs_end_to_end_when_shrunk(tmp_path):
