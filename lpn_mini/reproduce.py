@@ -41,7 +41,8 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .backend import get_module, to_device
-from .config import PRESETS, PSEUDOCODE, config_from_dict, make_config, renamed, with_overrides
+from .config import (PRESETS, PSEUDOCODE, Config, config_from_dict, make_config, renamed,
+                     with_overrides)
 from .evaluation import PAPER_TABLE1, evaluate
 from .stats import HOLDS, NOT_RESOLVED, REVERSES, describe, paired
 
@@ -188,7 +189,11 @@ def default_seeds(experiment, quick=False):
 # --------------------------------------------------------------------------------------
 
 def _same_job(done, job):
-    return renamed(done.get("config", {})) == json.loads(json.dumps(job.config)) and \
+    """Whether a finished run ``done`` is ``job``: the same config and evaluations. A key the
+    record lacks (one added to Config after the run) counts as its default, so a run never
+    has to be repeated because the code grew an option it did not use."""
+    config = {**dataclasses.asdict(Config()), **renamed(done.get("config", {}))}
+    return json.loads(json.dumps(config)) == json.loads(json.dumps(job.config)) and \
         done.get("evaluations") == job.evaluations
 
 

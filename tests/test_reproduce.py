@@ -236,6 +236,19 @@ def test_official_settings_by_default_pseudocode_on_request():
     assert arc_job.config["holdout"] == 0 and arc_job.config["eval_latent_lr"] == 0.05
 
 
+def test_a_record_from_before_a_config_key_existed_is_still_the_same_run(tmp_path):
+    from lpn_mini.reproduce import committed_run, write_record
+    job = plan("table1", quick=True, seeds=1, runs_dir=str(tmp_path / "runs"))[0]
+    old = {k: v for k, v in job.config.items() if k != "arc_attempts"}  # an older Config
+    write_record(str(tmp_path), job, dict(label=job.label, seed=0, config=old,
+                                           evaluations=job.evaluations, results={}))
+    assert committed_run(job, str(tmp_path))["reused"]
+    # A key the run really set otherwise is a different run.
+    write_record(str(tmp_path), job, dict(label=job.label, seed=0, evaluations=job.evaluations,
+                                           config=dict(old, steps=old["steps"] + 1), results={}))
+    assert committed_run(job, str(tmp_path)) is None
+
+
 def test_committed_run_records_are_reused_on_another_machine(tmp_path, capsys):
     """A reproduction committed piece by piece: a fresh checkout (no runs/ folder) with the
     records in results/<experiment>/runs/ trains nothing again, except the run whose weights
