@@ -8,14 +8,13 @@ per-seed difference between the two families with a 95% interval.
 """
 import glob
 import json
-import math
 import os
 import statistics
 
+from lpn_mini.stats import paired
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAMILIES = {"avx2": "AVX2 kernels", "avx512": "AVX-512 kernels"}
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-         9: 2.262}  # Student t quantiles for a two-sided 95% interval, by degrees of freedom
 
 
 def load(family):
@@ -45,12 +44,9 @@ def machine_line(runs):
 
 
 def interval(diffs):
-    """Mean and half-width of a 95% t interval of paired differences."""
-    n = len(diffs)
-    mean = statistics.mean(diffs)
-    if n < 2:
-        return mean, float("nan")
-    return mean, T_975[n - 1] * statistics.stdev(diffs) / math.sqrt(n)
+    """Mean and half-width of a 95% t interval of paired differences (lpn_mini.stats)."""
+    p = paired(diffs, [0.0] * len(diffs))
+    return p["mean"], p["mean"] - p["low"]
 
 
 def main():
