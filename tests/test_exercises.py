@@ -15,50 +15,169 @@ from lpn_mini.grading.grader import grade, grade_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Plausible wrong solutions, at least one per exercise: each is the reference solution with
-# one edit (text to find, its replacement), and the words its feedback must contain. They
-# are built from the library at test time, so they cannot drift from it: when the library's
-# solution changes so that an edit no longer applies, the test says so.
+# Plausible wrong solutions, at least four per exercise: each is the reference solution with
+# one or more edits (text to find, its replacement), and the words its feedback must contain.
+# They are built from the library at test time, so they cannot drift from it: when the
+# library's solution changes so that an edit no longer applies, the test says so.
+LOG_SUM = "    return shifted - np.log(sum_colours(np.exp(shifted), keepdims=True))"
+ASCENT_SUM = ("specification_log_likelihood(params_for_step, x, y, z, mask,\n"
+              "                                                              reduce))")
+ADAM_M = '    m = tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, state["m"], grads)\n'
+SEARCH = 'z_star = search_latents(params["decoder"], x_spec, y_spec, z_start, mask, **search_options)'
 MISTAKES = {
-    "mlp_forward: ReLU after the last layer": (
-        "mlp_forward", "        if k > 0:\n            h = relu(h)\n        h = dense(h, W, b)\n",
-        "        h = relu(dense(h, W, b))\n", "none after the last"),
-    "mlp_backward: ReLU mask missing": (
-        "mlp_backward", "            d = d * (pre[k - 1] > 0)", "            d = d", "ReLU mask"),
-    "reparameterize: exp(logvar) used as the standard deviation": (
-        "reparameterize", "np.exp(0.5 * logvar)", "np.exp(logvar)", "exp(0.5 * logvar)"),
-    "kl_divergence: sign flipped": (
-        "kl_divergence", "return 0.5 * np.sum(", "return -0.5 * np.sum(", "KL came out negative"),
-    "log_likelihood: softmax without the maximum subtracted": (
-        "log_likelihood", "    m = max_colours(logits)", "    m = 0.0  #",
-        "subtract the maximum"),
-    "leave_one_out_mean: own latent included": (
-        "leave_one_out_mean", "return (total - z) / (N - 1)", "return total / N", "leave pair"),
-    "latent_ascent_step: gradient descent instead of ascent": (
-        "latent_ascent_step", "return z + alpha * dz", "return z - alpha * dz", "gradient *ascent*"),
-    "latent_ascent_step: stop-gradient missing": (
-        "latent_ascent_step", "    if stop_gradient:\n", "    if False:\n",
+    "mlp_forward: ReLU after the last layer": ("mlp_forward", [(
+        "        if k > 0:\n            h = relu(h)\n        h = dense(h, W, b)\n",
+        "        h = relu(dense(h, W, b))\n")], "after every layer but the last"),
+    "mlp_forward: ReLU on the input too": ("mlp_forward", [(
+        "        if k > 0:\n            h = relu(h)\n", "        h = relu(h)\n")],
+        "never on the input"),
+    "mlp_forward: no ReLU at all": ("mlp_forward", [(
+        "            h = relu(h)\n", "            pass\n")], "a ReLU goes between layers"),
+    "mlp_forward: bias left out": ("mlp_forward", [(
+        "h = dense(h, W, b)", "h = h @ W")], "it is h @ W + b"),
+    "mlp_forward: float64 output for float32 input": ("mlp_forward", [(
+        "    return h\n", "    return h * np.ones(1)\n")], "expected float32, got float64"),
+    "mlp_backward: ReLU mask missing": ("mlp_backward", [(
+        "            d = d * (pre[k - 1] > 0)", "            d = d")], "only where"),
+    "mlp_backward: db averaged instead of summed": ("mlp_backward", [(
+        "np.sum(d2, axis=0))", "np.mean(d2, axis=0))")], "the gradient for layer[0].b"),
+    "mlp_backward: dW transposed": ("mlp_backward", [(
+        "(a2.T @ d2,", "(d2.T @ a2,")], "layer[0].W: expected shape"),
+    "mlp_backward: dW from the pre-activation instead of the ReLU's output": ("mlp_backward", [(
+        "np.reshape(inputs[k], (-1, W.shape[0]))",
+        "np.reshape(pre[k - 1] if k else inputs[k], (-1, W.shape[0]))")],
+        "the gradient for layer[1].W"),
+    "mlp_backward: float64 output for float32 input": ("mlp_backward", [(
+        "    return dlayers, d\n", "    return dlayers, d * np.ones(1)\n")],
+        "expected float32, got float64"),
+    "reparameterize: exp(logvar) used as the standard deviation": ("reparameterize", [(
+        "np.exp(0.5 * logvar)", "np.exp(logvar)")], "log of the variance"),
+    "reparameterize: mu left out": ("reparameterize", [(
+        "return mu + eps *", "return eps *")], "the gradient for mu"),
+    "reparameterize: sigma = exp(-logvar / 2)": ("reparameterize", [(
+        "np.exp(0.5 * logvar)", "np.exp(-0.5 * logvar)")], "the gradient for logvar"),
+    "reparameterize: mu changed in place": ("reparameterize", [(
+        "    return mu + eps * np.exp(0.5 * logvar)",
+        "    mu += eps * np.exp(0.5 * logvar)\n    return mu")], "changed its input mu in place"),
+    "reparameterize: float64 output for float32 input": ("reparameterize", [(
+        "np.exp(0.5 * logvar)", "np.exp(np.float64(0.5) * logvar)")],
+        "expected float32, got float64"),
+    "kl_divergence: sign flipped": ("kl_divergence", [(
+        "return 0.5 * np.sum(", "return -0.5 * np.sum(")], "KL came out negative"),
+    "kl_divergence: the 0.5 missing": ("kl_divergence", [(
+        "return 0.5 * np.sum(", "return np.sum(")], "constant factor"),
+    "kl_divergence: the -1 missing": ("kl_divergence", [(
+        " - 1.0 - logvar", " - logvar")], "KL at mu = 0, logvar = 0"),
+    "kl_divergence: mean over d instead of sum": ("kl_divergence", [(
+        "np.sum(np.exp", "np.mean(np.exp")], "do not average"),
+    "kl_divergence: summed over the wrong axis": ("kl_divergence", [(
+        "axis=-1)", "axis=0)")], "expected shape"),
+    "log_likelihood: softmax without the maximum subtracted": ("log_likelihood", [(
+        "    m = max_colours(logits)", "    m = 0.0  #")], "subtract the maximum"),
+    "log_likelihood: log-softmax over the wrong axis": ("log_likelihood", [(
+        LOG_SUM, "    return shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))")],
+        "the last axis"),
+    "log_likelihood: softmax instead of log-softmax": ("log_likelihood", [(
+        LOG_SUM, "    return np.exp(shifted) / sum_colours(np.exp(shifted), keepdims=True)")],
+        "log_softmax(logits): expected"),
+    "log_likelihood: mean where reduce='sum'": ("log_likelihood", [(
+        "return np.sum(picked, axis=(-2, -1))", "return np.mean(picked, axis=(-2, -1))")],
+        "grid_log_likelihood(reduce='sum')"),
+    "log_likelihood: reduce ignored in grid_log_likelihood": ("log_likelihood", [(
+        'if reduce == "sum":', "if True:")], "grid_log_likelihood(reduce='mean')"),
+    "log_likelihood: reduce not passed on by log_likelihood": ("log_likelihood", [(
+        "decode(decoder_params, x, z, check=False), y, reduce)",
+        "decode(decoder_params, x, z, check=False), y)")], "log_likelihood(reduce='mean')"),
+    "leave_one_out_mean: own latent included": ("leave_one_out_mean", [(
+        "return (total - z) / (N - 1)", "return total / N")], "leave pair"),
+    "leave_one_out_mean: divided by N": ("leave_one_out_mean", [(
+        "(total - z) / (N - 1)", "(total - z) / N")], "1 / (N - 1)"),
+    "leave_one_out_mean: summed over the wrong axis": ("leave_one_out_mean", [(
+        "np.sum(z, axis=-2, keepdims=True)", "np.sum(z, axis=-1, keepdims=True)")],
+        "z': expected"),
+    "leave_one_out_mean: no ValueError for one pair": ("leave_one_out_mean", [(
+        "    if N < 2:\n", "    if False:\n")], "with N = 1"),
+    "leave_one_out_mean: z changed in place": ("leave_one_out_mean", [(
+        "    return (total - z) / (N - 1)", "    z -= total\n    return -z / (N - 1)")],
+        "changed its input z in place"),
+    "latent_ascent_step: gradient descent instead of ascent": ("latent_ascent_step", [(
+        "return z + alpha * dz", "return z - alpha * dz")], "gradient *ascent*"),
+    "latent_ascent_step: no step size": ("latent_ascent_step", [(
+        "return z + alpha * dz", "return z + dz")], "times the step size alpha"),
+    "latent_ascent_step: stop-gradient missing": ("latent_ascent_step", [(
+        "    if stop_gradient:\n", "    if False:\n")],
         "stop_gradient=True the step still depends"),
-    "training_loss: each pair decoded from its own latent": (
-        "training_loss", "    z_prime = leave_one_out_mean(z)", "    z_prime = z",
+    "latent_ascent_step: stop-gradient applied in the wrong branch": ("latent_ascent_step", [(
+        "    if stop_gradient:\n", "    if not stop_gradient:\n")],
+        "with stop_gradient=False the outer gradient flows"),
+    "latent_ascent_step: the result cut off from z": ("latent_ascent_step", [(
+        "return z + alpha * dz", "return z_for_step + alpha * dz")], "moves one for one with z"),
+    "latent_ascent_step: reduce ignored": ("latent_ascent_step", [(
+        ASCENT_SUM, "specification_log_likelihood(params_for_step, x, y, z, mask))")],
+        "(reduce='mean')"),
+    "training_loss: each pair decoded from its own latent": ("training_loss", [(
+        "    z_prime = leave_one_out_mean(z)", "    z_prime = z")],
         "leave-one-out mean of the other pairs"),
-    "adam_update: no bias correction": (
-        "adam_update", "    c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t\n", "    c1, c2 = 1.0, 1.0\n",
+    "training_loss: the KL without beta": ("training_loss", [(
+        "np.mean(rec + beta * kl)", "np.mean(rec + kl)")], "beta times each pair's KL_i"),
+    "training_loss: summed instead of averaged": ("training_loss", [(
+        "np.mean(rec + beta * kl)", "np.sum(rec + beta * kl)")], "averaged (not summed)"),
+    "training_loss: stop_gradient not passed on": ("training_loss", [(
+        "stop_gradient=stop_gradient", "stop_gradient=True")], "flows through the search steps"),
+    "training_loss: reduce not passed to the log-likelihood": ("training_loss", [(
+        "log_likelihood(dec, x, y, z_prime, reduce, check=False)",
+        "log_likelihood(dec, x, y, z_prime, check=False)")], "same reduce in the log-likelihood"),
+    "training_loss: mu instead of a sample": ("training_loss", [(
+        "z = reparameterize(mu, logvar, eps)", "z = mu")], "sampled latents"),
+    "adam_update: no bias correction": ("adam_update", [(
+        "    c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t\n", "    c1, c2 = 1.0, 1.0\n")],
         "bias corrections"),
-    "infer_latent: eps ignored (always starts from mu)": (
-        "infer_latent", "    z = mu if eps is None else reparameterize(mu, logvar, eps)",
-        "    z = mu", "sample z_i = mu_i + eps_i * sigma_i"),
+    "adam_update: bias correction with t off by one": ("adam_update", [(
+        "c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t", "c1, c2 = 1 - beta1 ** (t + 1), 1 - beta2 ** (t + 1)")],
+        "use the new t"),
+    "adam_update: coupled L2 instead of decoupled decay": ("adam_update", [
+        (ADAM_M, "    grads = tree_map(lambda g, p: g + weight_decay * p, grads, params)\n" + ADAM_M),
+        ("onp.sqrt(v / c2) + eps) + weight_decay * p)", "onp.sqrt(v / c2) + eps))")],
+        "decouples the decay"),
+    "adam_update: eps inside the square root": ("adam_update", [(
+        "(onp.sqrt(v / c2) + eps)", "onp.sqrt(v / c2 + eps)")], "outside the square root"),
+    "adam_update: weight decay not scaled by lr": ("adam_update", [(
+        "onp.sqrt(v / c2) + eps) + weight_decay * p)", "onp.sqrt(v / c2) + eps)) - weight_decay * p")],
+        "lr * weight_decay * p"),
+    "adam_update: the state changed in place": ("adam_update", [(
+        '    t = state["t"] + 1\n', '    state["t"] += 1\n    t = state["t"]\n')],
+        "changed its input state.t in place"),
+    "infer_latent: eps ignored (always starts from mu)": ("infer_latent", [(
+        "    z = mu if eps is None else reparameterize(mu, logvar, eps)", "    z = mu")],
+        "sample z_i = mu_i + eps_i * sigma_i"),
+    "infer_latent: the last latent instead of the best": ("infer_latent", [(
+        SEARCH, SEARCH.replace("**search_options)",
+                               '**{**search_options, "best_of_trajectory": False})'))],
+        "not its last"),
+    "infer_latent: starts from the first pair's latent": ("infer_latent", [(
+        "z_start = np.mean(z, axis=1, keepdims=True)", "z_start = z[:, :1]")],
+        "mean over its pairs"),
+    "infer_latent: a mask that averages the pairs": ("infer_latent", [(
+        "dtype=z.dtype)", "dtype=z.dtype) / x_spec.shape[1]")], "a (1, N) mask of ones"),
+    "infer_latent: no search": ("infer_latent", [(SEARCH, "z_star = z_start")],
+                                "refine the starting latent"),
+    "infer_latent: a float64 mask for a float32 model": ("infer_latent", [(
+        ", dtype=z.dtype)", ")")], "mask in z's dtype"),
 }
+RAW = ("Not equal to tolerance", "assert ", "AssertionError", "Traceback", "Mismatched elements",
+       "x and y nan location mismatch", "E   ")
 
 
 def wrong_solution(mistake, folder):
     """Write the reference solution with ``mistake`` applied; return (exercise, path)."""
-    slug, find, replace, _ = MISTAKES[mistake]
+    slug, edits, _ = MISTAKES[mistake]
     exercise = by_slug(slug)
     text = render(exercise, solutions=True)
-    assert text.count(find) == 1, f"the mistake {mistake!r} no longer applies to the library's solution"
+    for find, replace in edits:
+        assert text.count(find) == 1, f"the mistake {mistake!r} no longer applies to the library's solution"
+        text = text.replace(find, replace)
     path = folder / exercise.filename
-    path.write_text(text.replace(find, replace))
+    path.write_text(text)
     return exercise, path
 
 
@@ -112,7 +231,7 @@ def test_grade_without_pytest_says_what_to_install(tmp_path, monkeypatch, capsys
     monkeypatch.setattr(grader, "has_pytest", lambda: False)
     assert main(["grade", str(ROOT / "exercises")]) == 2
     err = capsys.readouterr().err
-    assert err == ("lpn-mini grade: error: the grader runs the library's tests with pytest, "
+    assert err == ("lpn-mini grade: error: the grader runs its checks with pytest, "
                    "which is not installed; install it with `pip install -e '.[test]'`.\n")
 
 
@@ -136,8 +255,9 @@ def test_what_grade_writes_is_ignored_by_git():
     assert out.stdout.split() == paths
 
 
-def test_every_exercise_has_a_wrong_solution():
-    assert {m[0] for m in MISTAKES.values()} == {ex.slug for ex in EXERCISES}
+def test_every_exercise_has_four_wrong_solutions():
+    counts = {ex.slug: sum(m[0] == ex.slug for m in MISTAKES.values()) for ex in EXERCISES}
+    assert min(counts.values()) >= 4, counts
 
 
 def test_stubs_import_and_score_zero(tmp_path):
@@ -148,7 +268,9 @@ def test_stubs_import_and_score_zero(tmp_path):
         assert all("NotImplementedError" in line for line in r.feedback), r.feedback
     data = json.loads((tmp_path / "stubs" / "results.json").read_text())
     assert data["score"] == 0 and data["max_score"] == 10 * len(EXERCISES)
-    assert len(data["tests"]) == len(EXERCISES)
+    # One entry per exercise and visibility, each worth half the exercise's points.
+    assert [t["visibility"] for t in data["tests"]] == ["visible", "hidden"] * len(EXERCISES)
+    assert {t["max_score"] for t in data["tests"]} == {5.0}
 
 
 def test_reference_solutions_score_full_marks(tmp_path):
@@ -156,16 +278,21 @@ def test_reference_solutions_score_full_marks(tmp_path):
     results = grade(tmp_path / "solutions", echo=lambda *a: None)[str(tmp_path / "solutions")]
     for r in results:
         assert r.points == r.max_points, f"ex{r.number:02d} solution lost points: {r.feedback}"
+        visibility = [t["visibility"] for t in r.tests]
+        assert visibility.count("visible") == visibility.count("hidden") > 0, visibility
 
 
 @pytest.mark.parametrize("mistake", list(MISTAKES))
 def test_wrong_solution_loses_points_with_a_pointed_message(mistake, tmp_path):
     exercise, path = wrong_solution(mistake, tmp_path)
     result = grade_file(exercise, path)
-    words = MISTAKES[mistake][3]
+    words = MISTAKES[mistake][2]
     assert result.points < result.max_points, f"{mistake}: kept full marks"
     assert any(words in line for line in result.feedback), (
         f"{mistake}: no feedback line mentions {words!r}: {result.feedback}")
+    for line in result.feedback:  # one line each, no raw assertion text, no bare messages
+        assert "\n" not in line and not any(raw in line for raw in RAW), line
+        assert "Hint: " in line or "NotImplementedError" in line, line
 
 
 @pytest.mark.parametrize("body, message", [
@@ -173,7 +300,7 @@ def test_wrong_solution_loses_points_with_a_pointed_message(mistake, tmp_path):
     ("import autograd.numpy as np\ndef kl_divergence(mu, logvar):\n    while True:\n        pass\n",
      "timed out"),
     ("import autograd.numpy as np\ndef kl_divergence(mu, logvar):\n    return mu\n",
-     "expected shape (2,), got shape (2, 5)"),
+     "expected shape (2, 3), got shape (2, 3, 5)"),
     ("def kl(mu, logvar):\n    return 0\n", "defines no function kl_divergence()"),
 ])
 def test_a_broken_submission_costs_points_not_the_grader(body, message, tmp_path):
@@ -199,3 +326,42 @@ def test_a_folder_of_submissions_gets_a_summary_table(tmp_path):
     assert "| bob | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |" in lines
     assert (tmp_path / "class" / "summary.json").exists()
     assert (tmp_path / "class" / "alice" / "results.json").exists()
+
+
+def test_an_error_is_reported_at_the_students_own_line(tmp_path):
+    exercise = by_slug("reparameterize")
+    at_import = tmp_path / "import" / exercise.filename
+    at_import.parent.mkdir()
+    at_import.write_text("import autograd.numpy as np\n\nscale = sigma * 2\n\n"
+                         "def reparameterize(mu, logvar, eps):\n    return mu\n")
+    result = grade_file(exercise, at_import, timeout=60)
+    assert result.feedback == [f"{at_import} could not be imported: {exercise.filename}, line 3: "
+                               "NameError: name 'sigma' is not defined"]
+    inside = tmp_path / "inside" / exercise.filename
+    inside.parent.mkdir()
+    inside.write_text("import autograd.numpy as np\n\n\ndef reparameterize(mu, logvar, eps):\n"
+                      "    z = mu + eps * np.exp(0.5 * logvar)\n    return z * sigma\n")
+    result = grade_file(exercise, inside, timeout=60)
+    assert result.total > 0 and result.points == 0
+    assert all(line.endswith(f"{exercise.filename}, line 6: NameError: name 'sigma' is not defined")
+               for line in result.feedback), result.feedback
+
+
+def test_the_student_edition_uses_the_students_own_earlier_work(tmp_path):
+    """In the handout the library's solutions are stubs: exercise 8 runs on the student's own
+    reparameterize, kl_divergence, log_likelihood and leave_one_out_mean, and a stub among
+    them is named as the cause. Only the visible checks run."""
+    folder = tmp_path / "student"
+    build(folder, solutions=True)
+    shutil.copy(ROOT / "exercises" / by_slug("leave_one_out_mean").filename, folder)
+    loss = by_slug("training_loss")
+    [result] = grader.grade_submission(folder, only=["training_loss"], edition_name="student")
+    assert result.points < result.max_points
+    assert {t["visibility"] for t in result.tests} == {"visible"}
+    assert result.feedback[-1] == ("exercise 8 uses leave_one_out_mean from exercise 6, which is "
+                                   "not done yet (or fails its checks): finish ex06 first.")
+    assert any(f"{by_slug('leave_one_out_mean').filename}, line" in line and "NotImplementedError"
+               in line for line in result.feedback), result.feedback
+    build(tmp_path / "done", solutions=True)
+    [done] = grader.grade_submission(tmp_path / "done" / loss.filename, edition_name="student")
+    assert done.points == done.max_points, done.feedback

@@ -132,7 +132,7 @@ def test_printed_fake_results_score_zero(tmp_path):
             print(f"{name} PASSED")
         print("3 passed in 0.10s")
         """, timeout=60)
-    assert result.points == 0 and result.total == 3, result
+    assert result.points == 0 and result.total > 0 and not result.passed, result
 
 
 def test_a_flood_of_output_is_cut_and_the_grader_stays_small(tmp_path):

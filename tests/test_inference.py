@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from lpn_mini import (decode, encode, infer_latent, latent_gradient_ascent, leave_one_out_predict,
                       predict, reparameterize, scores)
@@ -7,7 +6,6 @@ from lpn_mini import (decode, encode, infer_latent, latent_gradient_ascent, leav
 from helpers import close, small_problem
 
 
-@pytest.mark.exercise("infer_latent")
 def test_without_search_the_latent_is_the_mean_over_pairs():
     _, params, x, y, eps = small_problem(B=3, N=3)
     mu, logvar = encode(params["encoder"], x, y)
@@ -18,7 +16,6 @@ def test_without_search_the_latent_is_the_mean_over_pairs():
           hint="sample z_i = mu_i + eps_i * sigma_i for every pair, then average over pairs.")
 
 
-@pytest.mark.exercise("infer_latent")
 def test_search_uses_every_specification_pair():
     _, params, x, y, eps = small_problem(B=2, N=3)
     mu, logvar = encode(params["encoder"], x, y)
@@ -30,7 +27,6 @@ def test_search_uses_every_specification_pair():
           hint="search from the mean latent (B, 1, d) with an all-ones (1, N) mask.")
 
 
-@pytest.mark.exercise("infer_latent")
 def test_predict_decodes_the_test_input_with_the_searched_latent():
     rng, params, x, y, eps = small_problem(B=2, N=4)
     z = infer_latent(params, x[:, 1:], y[:, 1:], num_steps=2, alpha=0.1)

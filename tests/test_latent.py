@@ -11,7 +11,6 @@ from lpn_mini.latent import off_diagonal, other_pairs
 from helpers import D, assert_agree_to_rounding, close, small_problem
 
 
-@pytest.mark.exercise("reparameterize")
 def test_reparameterize_value_and_gradient():
     rng = np.random.default_rng(0)
     mu, logvar, eps = (rng.standard_normal((2, 3, 4)) for _ in range(3))
@@ -20,7 +19,6 @@ def test_reparameterize_value_and_gradient():
     check_grads(lambda m, lv: reparameterize(m, lv, eps), modes=["rev"], order=2)(mu, logvar)
 
 
-@pytest.mark.exercise("leave_one_out_mean")
 def test_leave_one_out_is_the_mean_of_the_others():
     z = np.random.default_rng(1).standard_normal((2, 4, 3))
     zp = leave_one_out_mean(z)
@@ -31,7 +29,6 @@ def test_leave_one_out_is_the_mean_of_the_others():
                   hint="z'_i is the mean of the N - 1 *other* latents.")
 
 
-@pytest.mark.exercise("leave_one_out_mean")
 def test_leave_one_out_never_sees_its_own_latent():
     z = np.random.default_rng(2).standard_normal((2, 4, 3))
     # d z'_i / d z_i must be exactly 0; d z'_i / d z_j = 1 / (N - 1) for j != i.
@@ -43,7 +40,6 @@ def test_leave_one_out_never_sees_its_own_latent():
               hint="each other latent counts 1 / (N - 1).")
 
 
-@pytest.mark.exercise("leave_one_out_mean")
 def test_leave_one_out_needs_two_pairs():
     with pytest.raises(ValueError, match="at least 2 pairs"):
         leave_one_out_mean(np.zeros((3, 1, 2)))
@@ -208,7 +204,6 @@ def test_unknown_optimizer_is_a_clear_error():
                                num_steps=1, alpha=0.1, optimizer="rmsprop")
 
 
-@pytest.mark.exercise("latent_ascent_step")
 def test_ascent_step_is_alpha_times_the_gradient():
     rng, params, x, y, _ = small_problem(B=2, N=3)
     z = rng.standard_normal((2, 3, D))
@@ -223,7 +218,6 @@ def test_ascent_step_is_alpha_times_the_gradient():
           "latent_ascent_step vs latent_gradient_ascent(K=1)", rtol=1e-10)
 
 
-@pytest.mark.exercise("latent_ascent_step")
 def test_ascent_step_raises_the_objective():
     rng, params, x, y, _ = small_problem(B=3, N=4)
     z = rng.standard_normal((3, 4, D))
@@ -233,7 +227,6 @@ def test_ascent_step_raises_the_objective():
         "the objective went down: this is gradient *ascent*, step along +grad."
 
 
-@pytest.mark.exercise("latent_ascent_step")
 @pytest.mark.filterwarnings("ignore:Output seems independent of input")  # expected: a constant
 def test_stop_gradient_makes_the_step_a_constant():
     rng, params, x, y, _ = small_problem(B=2, N=3)

@@ -20,7 +20,6 @@ def naive_log_likelihood(dec, x, y, z):
     return total
 
 
-@pytest.mark.exercise("log_likelihood")
 def test_log_likelihood_matches_the_definition():
     rng, params, x, y, _ = small_problem()
     z = rng.standard_normal(x.shape[:2] + (D,))
@@ -34,7 +33,6 @@ def test_log_likelihood_matches_the_definition():
           hint="'mean' averages over the cells instead of summing.")
 
 
-@pytest.mark.exercise("log_likelihood")
 def test_grid_log_likelihood_of_given_logits():
     from lpn_mini.losses import grid_log_likelihood
     rng = np.random.default_rng(6)
@@ -52,7 +50,6 @@ def test_grid_log_likelihood_of_given_logits():
         grid_log_likelihood(logits, y, "max")
 
 
-@pytest.mark.exercise("log_likelihood")
 def test_zero_logits_give_uniform_likelihood():
     rng, params, x, y, _ = small_problem()
     W_last, b_last = params["decoder"][-1]
@@ -63,7 +60,6 @@ def test_zero_logits_give_uniform_likelihood():
           hint="uniform logits give log(1 / C) per cell.")
 
 
-@pytest.mark.exercise("log_likelihood")
 def test_log_softmax_is_stable_for_huge_logits():
     logits = np.array([[1e4, 0.0, -1e4], [800.0, 800.0, 0.0]])
     with np.errstate(over="ignore", invalid="ignore"):
@@ -74,7 +70,6 @@ def test_log_softmax_is_stable_for_huge_logits():
           "log_softmax", rtol=1e-10, hint="logits - logsumexp(logits) over the last axis.")
 
 
-@pytest.mark.exercise("log_likelihood")
 def test_log_likelihood_gradient_every_group_and_z():
     rng, params, x, y, _ = small_problem()
     z = rng.standard_normal(x.shape[:2] + (D,))
@@ -84,7 +79,6 @@ def test_log_likelihood_gradient_every_group_and_z():
     check_grads(lambda z: log_likelihood(params["decoder"], x, y, z), modes=["rev"], order=2)(z)
 
 
-@pytest.mark.exercise("kl_divergence")
 def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
     close(kl_divergence(np.zeros((2, 5)), np.zeros((2, 5))), np.zeros(2), "KL at the prior",
           hint="KL(N(0, I) || N(0, I)) = 0; sum over d only.")
@@ -96,7 +90,6 @@ def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
           rtol=1e-10, hint="0.5 * sum(exp(logvar) + mu^2 - 1 - logvar).")
 
 
-@pytest.mark.exercise("kl_divergence")
 def test_kl_matches_monte_carlo():
     rng = np.random.default_rng(1)
     mu, logvar = np.array([0.5, -1.0, 0.2]), np.array([0.3, -0.7, 0.0])
@@ -111,7 +104,6 @@ def test_kl_matches_monte_carlo():
         f"KL: expected the Monte Carlo estimate {mc:.4f} +- {4 * stderr:.4f}, got {kl:.4f}."
 
 
-@pytest.mark.exercise("kl_divergence")
 def test_kl_gradient():
     rng = np.random.default_rng(2)
     mu, logvar = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))

@@ -7,7 +7,6 @@ from lpn_mini.mlp import dense, init_mlp, mlp_backward, mlp_forward, mlp_forward
 from helpers import assert_agree_to_rounding, check_grad_groups, close
 
 
-@pytest.mark.exercise("mlp_forward")
 def test_forward_is_relu_between_layers_and_linear_at_the_end():
     rng = np.random.default_rng(0)
     layers = init_mlp(rng, [5, 4, 3, 2])
@@ -39,7 +38,6 @@ def test_dense_matches_stacked_matmul():
     assert_agree_to_rounding(dense(h, W, b), h @ W + b, "dense", ulps=16)
 
 
-@pytest.mark.exercise("mlp_forward")
 def test_split_first_layer_equals_whole_forward():
     rng = np.random.default_rng(3)
     layers = init_mlp(rng, [6, 5, 4])
@@ -49,7 +47,6 @@ def test_split_first_layer_equals_whole_forward():
           "MLP output with a split first layer", rtol=1e-10)
 
 
-@pytest.mark.exercise("mlp_forward")
 def test_mlp_gradient_every_layer():
     rng = np.random.default_rng(4)
     params = {"mlp": [(W, b + 0.1 * rng.standard_normal(b.shape))
@@ -60,7 +57,6 @@ def test_mlp_gradient_every_layer():
     check_grad_groups(f, autograd.grad(f), params, rng, tol=1e-6)
 
 
-@pytest.mark.exercise("mlp_backward")
 @pytest.mark.parametrize("lead", [(4,), (2, 3)])
 def test_hand_written_backward_matches_autograd(lead):
     rng = np.random.default_rng(5)

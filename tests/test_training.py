@@ -29,7 +29,6 @@ def loss_with_frozen_update(params0, x, y, eps, beta, reduce="sum", **search):
     return loss
 
 
-@pytest.mark.exercise("training_loss")
 def test_mean_training_loss_value():
     """K = 0 ("mean training"): the loss assembled by hand from the paper's pieces."""
     _, params, x, y, eps = small_problem(seed=4)
@@ -43,7 +42,6 @@ def test_mean_training_loss_value():
                            "with z'_i the leave-one-out mean of the other pairs' sampled latents.")
 
 
-@pytest.mark.exercise("training_loss")
 @pytest.mark.parametrize("num_steps", [0, 1, 2])
 @pytest.mark.parametrize("stop_gradient", [True, False])
 def test_training_loss_gradient_matches_finite_differences(num_steps, stop_gradient):
@@ -58,7 +56,6 @@ def test_training_loss_gradient_matches_finite_differences(num_steps, stop_gradi
     check_grad_groups(reference, autograd.grad(f), params, rng, tol=1e-6)
 
 
-@pytest.mark.exercise("training_loss")
 @pytest.mark.parametrize("stop_gradient", [True, False])
 def test_gradient_through_adam_clipping_and_best_of_trajectory(stop_gradient):
     rng, params, x, y, eps = small_problem(seed=7)
@@ -70,7 +67,6 @@ def test_gradient_through_adam_clipping_and_best_of_trajectory(stop_gradient):
     check_grad_groups(reference, autograd.grad(f), params, rng, tol=1e-6)
 
 
-@pytest.mark.exercise("training_loss")
 def test_sample_training_gradient():
     rng, params, x, y, eps = small_problem(seed=8)
     noise = rng.standard_normal(x.shape[:2] + (5, D))
@@ -78,7 +74,6 @@ def test_sample_training_gradient():
     check_grad_groups(f, autograd.grad(f), params, rng, tol=1e-6)
 
 
-@pytest.mark.exercise("training_loss")
 def test_stop_gradient_treats_the_update_as_a_constant():
     rng, params, x, y, eps = small_problem(seed=3)
     kw = dict(num_steps=2, alpha=0.3)
@@ -96,7 +91,6 @@ def test_stop_gradient_treats_the_update_as_a_constant():
                                training_loss(params, x, y, eps, beta=0.5, stop_gradient=False, **kw))
 
 
-@pytest.mark.exercise("training_loss")
 def test_loss_is_pure_and_uses_no_global_rng(monkeypatch):
     rng, params, x, y, eps = small_problem()
     state = np.random.get_state()
@@ -114,7 +108,6 @@ def test_loss_is_pure_and_uses_no_global_rng(monkeypatch):
     assert all(np.array_equal(a, b) for a, b in zip(state[1:], np.random.get_state()[1:], strict=True))
 
 
-@pytest.mark.exercise("training_loss")
 def test_no_python_loop_over_tasks_or_pairs(monkeypatch):
     """K = 1 without stop-gradient at 32 tasks x 4 pairs of 10 x 10: the decoder runs as
     often as for 2 tasks x 2 pairs (batched), not once per task or pair."""
@@ -157,7 +150,6 @@ def test_bad_input_gets_one_clear_sentence(bad, message):
         training_loss(params, *bad(x, y, eps), num_steps=1, alpha=0.1)
 
 
-@pytest.mark.exercise("training_loss")
 def test_training_on_fixed_tiny_tasks_reaches_exact_match():
     rng = np.random.default_rng(0)
     x, y = pattern_tasks(rng, 6, 3, grid_size=3, pattern_size=2, num_colors=4)

@@ -1,8 +1,11 @@
-"""The autograder: the library's own tests, run against a student's exercise files.
+"""The autograder: the graded checks (``lpn_mini/grading/checks/``), run on a student's files.
 
 Each exercise is graded in its own ``pytest`` process, so that a student's exception,
 infinite loop or wrong shape costs that exercise's points and never the grader. Points are
-shared equally among the exercise's tests.
+shared equally among the exercise's checks. In the instructor's edition every check runs on
+the visible and on the hidden fixtures, and each result says which; in the student edition
+(``edition.py``) only the visible ones run, and a check that fails in a function an earlier
+exercise provides says which exercise to finish first.
 
 The student's code runs with the rights of whoever runs the grader; the limits here keep an
 honest mistake (or a casual cheat) from costing more than its points, they are not a
@@ -35,9 +38,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import edition
 from .exercises import EXERCISES, POINTS, by_slug
 
-TESTS_DIR = Path(__file__).resolve().parents[2] / "tests"
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 MEMORY_MB = 4096       # address space per exercise; the reference solutions pass with 1024
 OUTPUT_TAIL = 64 * 1024  # bytes of the child's output kept (the last ones)
 MESSAGES_MAX = 1 << 20   # bytes of results a child may send
@@ -53,6 +57,11 @@ class ExerciseResult:
     passed: int = 0
     total: int = 0
     feedback: list = field(default_factory=list)  # one line per failed test
+    tests: list = field(default_factory=list)     # {"test", "passed", "visibility", "message", "uses"}
+
+    @property
+    def done(self):
+        return self.total > 0 and self.passed == self.total
 
 
 def _exercise_of(path):
@@ -105,11 +114,14 @@ def static_check(path, names):
     return None
 
 
-def _test_files(slug):
-    """The test files that hold this exercise's tests (all of them if none says so)."""
-    mark = re.compile(r"exercise\(\s*[\"']" + re.escape(slug) + r"[\"']")
-    files = sorted(str(p) for p in TESTS_DIR.glob("test_*.py") if mark.search(p.read_text()))
-    return files or [str(TESTS_DIR)]
+def check_file(exercise):
+    """The file of checks that grades ``exercise``."""
+    return CHECKS_DIR / f"test_ex{exercise.number:02d}_{exercise.slug}.py"
+
+
+def visibilities(which=None):
+    """The fixture sets graded in an edition: visible and hidden, or visible only."""
+    return ("visible",) if (which or edition.EDITION) == "student" else ("visible", "hidden")
 
 
 def _limit_memory(memory_mb):
@@ -202,29 +214,30 @@ def _valid_message(data, token):
         if isinstance(tests, list) and all(
                 isinstance(t, dict) and isinstance(t.get("test"), str)
                 and isinstance(t.get("passed"), bool) and isinstance(t.get("message"), str)
-                for t in tests):
+                and t.get("visibility") in ("visible", "hidden")
+                and isinstance(t.get("uses"), list) for t in tests):
             return message
     return None
 
 
-def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB):
-    """Grade one student file for one exercise."""
+def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=None):
+    """Grade one student file for one exercise (in the student edition, with the student's
+    other files in the same folder for the functions of other exercises it relies on)."""
+    which = edition_name or edition.EDITION
     result = ExerciseResult(exercise.number, exercise.slug, exercise.title, 0.0, POINTS)
     if not os.path.exists(path):
         result.feedback.append(f"no file {path}: nothing to grade.")
         return result
-    if not TESTS_DIR.is_dir():
-        raise FileNotFoundError(f"the grader runs the library's tests but {TESTS_DIR} is missing; "
-                                "install lpn-mini from a checkout with `pip install -e '.[test]'`.")
     refused = static_check(path, [name for _, name in exercise.functions])
     if refused:
         result.feedback.append(refused)
         return result
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pytest", *_test_files(exercise.slug), "-q", "-s", "--tb=no",
-               "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin",
-               "--exercise", exercise.slug, "--submission", str(Path(path).resolve())]
+        cmd = [sys.executable, "-m", "pytest", str(check_file(exercise)), "-q", "-s", "--tb=no",
+               "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin", "--rootdir", str(CHECKS_DIR),
+               "--exercise", exercise.slug, "--submission", str(Path(path).resolve()),
+               "--edition", which]
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
         for threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(threads, "1")  # fewer BLAS buffers under the memory limit
@@ -250,41 +263,86 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB):
     if "import_error" in data:
         result.feedback.append(data["import_error"])
         return result
-    tests = data["tests"]
-    result.total = len(tests)
-    result.passed = sum(t["passed"] for t in tests)
+    result.tests = [{k: t[k] for k in ("test", "passed", "visibility", "message", "uses")}
+                    for t in data["tests"]]
+    result.total = len(result.tests)
+    result.passed = sum(t["passed"] for t in result.tests)
     result.points = round(POINTS * result.passed / max(result.total, 1), 2)
-    result.feedback += [f"{t['test']}: {t['message']}" for t in tests if not t["passed"]]
+    result.feedback += [f"{t['test']}: {t['message']}" for t in result.tests if not t["passed"]]
     return result
 
 
-def grade_submission(path, timeout=120, only=None, memory_mb=MEMORY_MB):
+def _provider(name):
+    """The exercise whose student file provides the function ``name``."""
+    return next(ex for ex in EXERCISES for _, f in ex.functions if f == name)
+
+
+def explain_dependencies(results, folder, timeout, memory_mb, grade=None):
+    """Student edition: after each exercise whose failed checks called a function of another
+    exercise that is not done (or fails its own checks), a line that says which to finish
+    first. ``results`` are what was graded; other exercises are graded here when needed."""
+    grade = grade or (lambda ex: grade_file(ex, Path(folder) / ex.filename, timeout, memory_mb,
+                                            "student"))
+    known = {r.slug: r for r in results}
+    for r in results:
+        used = sorted({name for t in r.tests if not t["passed"] for name in t["uses"]},
+                      key=lambda name: _provider(name).number)
+        for name in used:
+            ex = _provider(name)
+            if ex.slug not in known:
+                known[ex.slug] = grade(ex)
+            if not known[ex.slug].done:
+                r.feedback.append(f"exercise {r.number} uses {name} from exercise {ex.number}, "
+                                  "which is not done yet (or fails its checks): finish "
+                                  f"ex{ex.number:02d} first.")
+    return results
+
+
+def grade_submission(path, timeout=120, only=None, memory_mb=MEMORY_MB, edition_name=None):
     """Grade a folder of exercise files (or one file). Returns a list of ExerciseResult."""
+    which = edition_name or edition.EDITION
     path = Path(path)
     if path.is_file():
-        return [grade_file(_exercise_of(path), path, timeout, memory_mb)]
-    exercises = [by_slug(s) for s in only] if only else EXERCISES
-    return [grade_file(ex, path / ex.filename, timeout, memory_mb) for ex in exercises]
+        exercises, folder = [_exercise_of(path)], path.parent
+    else:
+        exercises, folder = ([by_slug(s) for s in only] if only else EXERCISES), path
+    results = [grade_file(ex, folder / ex.filename, timeout, memory_mb, which) for ex in exercises]
+    if which == "student":
+        explain_dependencies(results, folder, timeout, memory_mb)
+    return results
 
 
 def is_submission(folder):
     return any((Path(folder) / ex.filename).exists() for ex in EXERCISES)
 
 
-def gradescope_json(results):
-    """The results in the shape Gradescope's autograder reads from results.json."""
-    return {"score": sum(r.points for r in results),
-            "max_score": sum(r.max_points for r in results),
-            "tests": [{"name": f"Exercise {r.number:02d}: {r.title}", "score": r.points,
-                       "max_score": r.max_points, "output": "\n".join(r.feedback) or "all tests pass"}
-                      for r in results]}
+def gradescope_json(results, which=None):
+    """The results in the shape Gradescope's autograder reads from results.json: one entry
+    per exercise and visibility ("visible", or "hidden" in the instructor's edition), each
+    worth its share of the exercise's points (every check runs once per visibility)."""
+    sets = visibilities(which)
+    tests = []
+    for r in results:
+        general = [line for line in r.feedback
+                   if not any(line.startswith(t["test"] + ": ") for t in r.tests)]
+        for v in sets:
+            mine = [t for t in r.tests if t["visibility"] == v]
+            lines = general + [f"{t['test']}: {t['message']}" for t in mine if not t["passed"]]
+            share = r.max_points / len(sets)
+            score = round(share * sum(t["passed"] for t in mine) / len(mine), 2) if mine else 0.0
+            tests.append({"name": f"Exercise {r.number:02d}: {r.title}"
+                                  + (f" ({v} checks)" if len(sets) > 1 else ""),
+                          "score": score, "max_score": share, "visibility": v,
+                          "output": "\n".join(lines) or "all checks pass"})
+    return {"score": round(sum(r.points for r in results), 2),
+            "max_score": sum(r.max_points for r in results), "tests": tests}
 
 
 def print_results(results, echo=print):
     for r in results:
         status = "PASS" if r.passed == r.total and r.total else "FAIL"
         echo(f"{status}  ex{r.number:02d} {r.title:<48} {r.points:5.1f} / {r.max_points:g}"
-             + (f"   ({r.passed}/{r.total} tests)" if r.total else ""))
+             + (f"   ({r.passed}/{r.total} checks)" if r.total else ""))
         for line in r.feedback:
             echo(f"        - {line}")
     total = sum(r.points for r in results)
@@ -313,7 +371,7 @@ def grade(path, json_path=None, timeout=120, echo=print, memory_mb=None):
         raise ValueError(f"the memory limit must be at least 64 MiB per exercise, got "
                          f"{memory_mb}; e.g. --memory {MEMORY_MB}.")
     if not has_pytest():
-        raise ValueError("the grader runs the library's tests with pytest, which is not "
+        raise ValueError("the grader runs its checks with pytest, which is not "
                          "installed; install it with `pip install -e '.[test]'`.")
     path = Path(path)
     if not path.exists():

@@ -1,14 +1,18 @@
-"""A pytest plugin that points the library's own tests at a student's file.
+"""A pytest plugin that points the graded checks at a student's file.
 
-Loaded only by the grader (``pytest -p lpn_mini.grading.plugin --exercise SLUG
---submission FILE --grading-fd FD``), in a process of its own that runs the student's code.
-It imports the student's file, makes the library's own functions for the exercise raise
-(so that the student's code cannot call them), puts the student's functions in place of the
-library's everywhere the library refers to them, keeps only the tests marked
-``@pytest.mark.exercise(SLUG)``, and sends one line of feedback per test back to the grader
-over the pipe FD, each message led by the token the grader wrote on stdin. This process
-never writes a report or a score: the grader checks the token and writes them itself.
-Without ``--exercise`` it does nothing.
+Loaded only by the grader (``pytest -p lpn_mini.grading.plugin CHECK_FILE --exercise SLUG
+--submission FILE --grading-fd FD --edition EDITION``), in a process of its own that runs
+the student's code. It imports the student's file, makes the library's own functions for
+the exercise raise (so that the student's code cannot call them), puts the student's
+functions in place of the library's everywhere the library refers to them, and sends one
+line of feedback per check back to the grader over the pipe FD, each message led by the
+token the grader wrote on stdin. This process never writes a report or a score: the grader
+checks the token and writes them itself. Without ``--exercise`` it does nothing.
+
+In the student edition the library's solution bodies are stubs, so the functions of the
+*other* exercises that this one relies on come from the student's other files in the same
+folder; each check reports which of them it called, so that the grader can say when a
+failure comes from an earlier exercise.
 """
 import importlib
 import importlib.util
@@ -20,9 +24,10 @@ import traceback
 
 import pytest
 
-from .exercises import by_slug
+from .checks.compare import CheckFailed
+from .exercises import EXERCISES, by_slug
 
-_state = {"results": [], "send": None}
+_state = {"results": [], "send": None, "used": set(), "files": set()}
 
 UNAVAILABLE = "the reference {name}() is not available while grading: write it yourself"
 
@@ -32,6 +37,8 @@ def pytest_addoption(parser):
     group.addoption("--exercise", help="grade only the tests of this exercise")
     group.addoption("--submission", help="the student's file for that exercise")
     group.addoption("--grading-fd", type=int, help="the pipe the results go back to the grader on")
+    group.addoption("--edition", choices=("instructor", "student"),
+                    help="student: the other exercises' functions come from the student's files")
 
 
 def _sender(fd, token):
@@ -82,10 +89,12 @@ def _make_unavailable(function, name):
     target.__code__ = namespace[name].__code__
 
 
-def _swap_in(student, original):
-    """Make every ``lpn_mini`` reference to the library's ``original`` point at ``student``."""
+def _swap_in(student, original, into_student_files=True):
+    """Make every reference to the library's ``original`` in ``lpn_mini`` (and in the
+    student's files, unless told not to) point at ``student``."""
+    where = ("lpn_mini", "submission_") if into_student_files else ("lpn_mini",)
     for mod in list(sys.modules.values()):
-        if getattr(mod, "__name__", "").startswith("lpn_mini"):
+        if getattr(mod, "__name__", "").startswith(where):
             for attr, value in list(vars(mod).items()):
                 if value is original:
                     setattr(mod, attr, student)
@@ -107,6 +116,59 @@ def _refuse(message, why):
     pytest.exit(why, returncode=3)
 
 
+def where(exc):
+    """``ex03_reparameterize.py, line 18: `` for the innermost line of the student's own
+    files in ``exc``'s traceback (or its SyntaxError's line); empty if there is none."""
+    if isinstance(exc, SyntaxError) and exc.filename in _state["files"]:
+        return f"{os.path.basename(exc.filename)}, line {exc.lineno}: "
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename in _state["files"]:
+            return f"{os.path.basename(frame.filename)}, line {frame.lineno}: "
+    return ""
+
+
+def _import(path, module_name):
+    _state["files"].add(os.path.abspath(path))
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # so that _swap_in reaches its globals
+    spec.loader.exec_module(module)
+    return module
+
+
+def _recorded(function, name):
+    """``function``, noting each call in the current check's list of functions used."""
+    def used(*args, **kwargs):
+        _state["used"].add(name)
+        return function(*args, **kwargs)
+    return used
+
+
+def _use_own_earlier_work(exercise, folder):
+    """Student edition: the functions of every other exercise come from the student's own
+    file for it in ``folder`` where it defines them (else the library's stub stays), each
+    recorded when called."""
+    swaps = []
+    for other in EXERCISES:
+        if other is exercise:
+            continue
+        module = None
+        path = os.path.join(folder, other.filename)
+        if os.path.exists(path):
+            try:
+                module = _import(path, f"submission_{other.slug}")
+            except BaseException:  # its own grading reports it; here its stub stays
+                module = None
+        for mod, name in other.functions:
+            original = getattr(importlib.import_module(mod), name)
+            own = getattr(module, name, None)
+            if not (callable(own) and _defined_here(own, f"submission_{other.slug}", path)):
+                own = original
+            swaps.append((_recorded(own, name), original))
+    for recorded, original in swaps:
+        _swap_in(recorded, original)
+
+
 def pytest_configure(config):
     slug = config.getoption("exercise", None)
     if not slug:
@@ -120,18 +182,14 @@ def pytest_configure(config):
                  for module, name in exercise.functions]
     for original, (_, name) in zip(originals, exercise.functions):
         _make_unavailable(original, name)
-    path = config.getoption("submission")
+    path = os.path.abspath(config.getoption("submission"))
     module_name = f"submission_{slug}"
     try:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        student = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(student)
+        student = _import(path, module_name)
     except MemoryError:
         _refuse(f"{path} could not be imported: {memory_line()}", "out of memory")
-    except Exception as e:  # a student's syntax error must cost points, not crash the grader
-        line = traceback.extract_tb(e.__traceback__)[-1].lineno if e.__traceback__ else "?"
-        detail = f"line {e.lineno}" if isinstance(e, SyntaxError) else f"line {line}"
-        _refuse(f"{path} could not be imported ({type(e).__name__} at {detail}: {e})",
+    except BaseException as e:  # a student's error must cost points, not crash the grader
+        _refuse(f"{path} could not be imported: {where(e)}{_exception_line(e)}",
                 "submission failed to import")
     for original, (module, name) in zip(originals, exercise.functions):
         function = getattr(student, name, None)
@@ -140,45 +198,52 @@ def pytest_configure(config):
                     "of the template.", "function missing")
         if not _defined_here(function, module_name, path):
             origin = getattr(function, "__module__", None) or "another module"
-            where = ("a decorator or an assignment replaced it" if origin == module_name
-                     else f"it comes from {origin}")
-            _refuse(f"{name}() in {path} is not defined in this file ({where}): only functions "
-                    f"the file defines itself, with `def {name}(...)`, earn points.",
+            where_from = ("a decorator or an assignment replaced it" if origin == module_name
+                          else f"it comes from {origin}")
+            _refuse(f"{name}() in {path} is not defined in this file ({where_from}): only "
+                    f"functions the file defines itself, with `def {name}(...)`, earn points.",
                     "function not defined in the submission")
-        _swap_in(function, original)
+    if config.getoption("edition", None) == "student":
+        _use_own_earlier_work(exercise, os.path.dirname(path))
+    for original, (module, name) in zip(originals, exercise.functions):
+        # Not into the student's files: a name there bound to the reference stays the
+        # reference, which raises (it must not turn into a call of the student's own function).
+        _swap_in(getattr(student, name), original, into_student_files=False)
 
 
-def pytest_collection_modifyitems(config, items):
-    slug = config.getoption("exercise", None)
-    if not slug:
-        return
-    keep, drop = [], []
-    for item in items:
-        marks = [m.args[0] for m in item.iter_markers("exercise")]
-        (keep if slug in marks else drop).append(item)
-    items[:] = keep
-    config.hook.pytest_deselected(items=drop)
-
-
-def _one_line(exc):
-    """One line a student can act on: the assertion's own message, or the exception."""
-    if isinstance(exc, MemoryError):
-        return memory_line()
-    if isinstance(exc, AssertionError) and str(exc).strip():
-        return str(exc).strip().splitlines()[0]
+def _exception_line(exc):
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def _one_line(exc):
+    """One line a student can act on: a check's own feedback line, or the exception with
+    the line of the student's file it came from."""
+    if isinstance(exc, CheckFailed):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return memory_line()
+    return where(exc) + _exception_line(exc)
+
+
+def _visibility(item):
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("visibility", "visible") if callspec else "visible"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    if call.when == "setup":
+        _state["used"] = set()
     outcome = yield
     if _state["send"] is None:
         return
     report = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and report.failed):
         message = _one_line(call.excinfo.value) if call.excinfo else ""
-        _state["results"].append({"test": item.name, "passed": report.passed, "message": message})
+        _state["results"].append({"test": item.name, "passed": report.passed, "message": message,
+                                  "visibility": _visibility(item),
+                                  "uses": sorted(_state["used"])})
 
 
 def pytest_sessionfinish(session, exitstatus):

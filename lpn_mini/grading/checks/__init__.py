@@ -1,0 +1,23 @@
+"""The graded checks: one file per exercise, ``test_exNN_<slug>.py``.
+
+They are not the library's unit tests (those live in ``tests/`` and may rebuild answers by
+hand). A check calls the student's function (``compare.function``) on stored inputs and
+compares what comes back with stored reference numbers (``lpn_mini/grading/fixtures/``,
+made by ``lpn_mini/grading/fixtures.py``), plus properties that need no reference (shapes,
+float32 in gives float32 out, inputs left unchanged, KL >= 0 ...) and gradients taken by
+autograd through the student's function, compared with stored reference gradients. No
+check runs code that computes an answer.
+
+Visible and hidden. Every check test takes the fixture ``fx``; ``conftest.py`` runs each
+test once per fixture set, ``[visible]`` and ``[hidden]``: the same check on other seeds
+and other shapes. The hidden set exists only in the instructor's edition.
+
+The rule for leaving the hidden checks out of a student edition (the handout builder
+follows it): **leave out the folder ``lpn_mini/grading/fixtures/hidden/``**, and set
+``EDITION = "student"`` in ``lpn_mini/grading/edition.py``. Nothing else is hidden: no
+check file is hidden, every file in this package ships. The student edition runs only the
+``visible`` set (``conftest.visibilities``), whether or not a hidden folder is present.
+
+Run by hand in the instructor's edition (``pytest lpn_mini/grading/checks``), the checks
+test the library's own reference functions, which pass every one of them.
+"""

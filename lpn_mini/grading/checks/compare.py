@@ -1,0 +1,137 @@
+"""What every check uses: the function under test, and comparisons that fail with one line.
+
+A failed comparison raises ``CheckFailed`` whose text is the whole feedback line: the
+quantity, expected vs got (with as many digits as it takes to see them differ), the
+relative error, and the check's hint. The grader's plugin sends that line as it is.
+"""
+import copy
+import importlib
+
+import autograd.numpy as anp
+import numpy as onp
+from autograd.tracer import getval
+
+from ..exercises import by_slug
+
+
+class CheckFailed(AssertionError):
+    """One line of feedback for the student (raised by the helpers below)."""
+
+
+def function(slug, name=None):
+    """The function under test, looked up when called: while grading, the student's (the
+    plugin puts it in the library's place); run by hand, the library's own."""
+    for module, fname in by_slug(slug).functions:
+        if name in (None, fname):
+            return getattr(importlib.import_module(module), fname)
+    raise ValueError(f"exercise {slug} has no function {name}")
+
+
+def fail(what, message, hint=""):
+    raise CheckFailed(f"{what}: {message}" + (f" Hint: {hint}" if hint else ""))
+
+
+def _digits(want, got):
+    """The fewest significant digits (4 or more) at which ``want`` and ``got`` print apart."""
+    for digits in range(4, 18):
+        if f"{want:.{digits}g}" != f"{got:.{digits}g}":
+            return digits
+    return 17
+
+
+def _index(idx, shape):
+    return "" if not shape else " at [" + ", ".join(str(int(i)) for i in idx) + "]"
+
+
+def as_array(got, what, hint=""):
+    try:
+        return onp.asarray(got)
+    except Exception:  # a box or an object that is no array
+        fail(what, f"expected an array, got {type(got).__name__}.", hint)
+
+
+def close(got, want, what, hint="", rtol=1e-7, atol=1e-12, dtype=True):
+    """``got`` must equal the stored ``want`` to ``rtol``: same shape, same dtype (unless
+    ``dtype`` is False), finite where ``want`` is, within tolerance everywhere."""
+    want = onp.asarray(want)
+    got = as_array(got, what, hint)
+    if got.shape != want.shape:
+        fail(what, f"expected shape {want.shape}, got shape {got.shape}.", hint)
+    if not onp.issubdtype(got.dtype, onp.number):
+        fail(what, f"expected numbers, got an array of {got.dtype}.", hint)
+    if dtype and got.dtype != want.dtype:
+        fail(what, f"expected {want.dtype}, got {got.dtype} (a {want.dtype} input must give "
+             f"{want.dtype} out: is a constant or a new array made in float64?).", hint)
+    g, w = got.astype(onp.float64), want.astype(onp.float64)
+    bad = ~onp.isclose(g, w, rtol=rtol, atol=atol) | (onp.isfinite(w) & ~onp.isfinite(g))
+    if not bad.any():
+        return
+    err = onp.abs(g - w)
+    err = onp.where(onp.isfinite(err), err, onp.inf)
+    worst = onp.unravel_index(onp.argmax(onp.where(bad, err, -1.0)), w.shape)
+    wv, gv = float(w[worst]), float(g[worst])
+    scale = max(float(onp.max(onp.abs(w), initial=0.0)), 1e-300)
+    rel = float(onp.max(err[bad])) / scale
+    digits = _digits(wv, gv)
+    count = "" if w.size == 1 else f"; {int(bad.sum())} of {w.size} entries are off"
+    fail(what, f"expected {wv:.{digits}g}, got {gv:.{digits}g}{_index(worst, w.shape)} "
+         f"(relative error {rel:.1e}{count}).", hint)
+
+
+def close_tree(got, want, what, hint="", **tolerance):
+    """Like ``close`` leaf by leaf for nested lists, tuples and dicts (params, gradients);
+    each leaf is named, e.g. ``the gradient for params encoder[1].W``."""
+    for path, g, w in _leaves(got, want, what, hint):
+        close(g, w, f"{what}{path}" if path.startswith("[") else f"{what} {path}".strip(), hint,
+              **tolerance)
+
+
+def _leaves(got, want, what, hint, path=""):
+    """(path, got leaf, want leaf) for each leaf of ``want``, checking the structures match."""
+    here = f"{what} {path}".strip()
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            fail(here, f"expected a dict with keys {sorted(want)}, got "
+                 f"{sorted(got) if isinstance(got, dict) else type(got).__name__}.", hint)
+        for k in want:
+            yield from _leaves(got[k], want[k], what, hint, f"{path}.{k}" if path else str(k))
+    elif isinstance(want, (list, tuple)):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            given = (f"{len(got)} items" if isinstance(got, (list, tuple))
+                     else type(got).__name__)
+            fail(here, f"expected a {type(want).__name__} of {len(want)} items, got {given}.", hint)
+        layer = isinstance(want, tuple) and len(want) == 2 and onp.ndim(want[0]) == 2 and onp.ndim(want[1]) == 1  # (W, b)
+        for k, (g, w) in enumerate(zip(got, want)):
+            yield from _leaves(g, w, what, hint, f"{path}.{'Wb'[k]}" if layer else f"{path}[{k}]")
+    else:
+        yield path, got, want
+
+
+def weighted_sum(r, out, what="the output"):
+    """sum(r * out): the scalar whose gradient the checks take, once ``out`` (perhaps an
+    autograd box) is known to have r's shape."""
+    shape = onp.shape(getval(out))
+    if shape != onp.shape(r):
+        fail(what, f"expected shape {onp.shape(r)}, got shape {shape}.",
+             "the output's shape comes first: see the value checks.")
+    return anp.sum(r * out)
+
+
+def copies(*values):
+    """Deep copies of the inputs, to check afterwards that the function left them alone."""
+    return copy.deepcopy(values)
+
+
+def unchanged(after, before, names, function_name):
+    """Each input must be as it was before the call (no in-place change)."""
+    for name, a, b in zip(names, after, before):
+        for path, x, y in _leaves(a, b, name, ""):
+            leaf = name + ("" if not path else path if path.startswith("[") else "." + path)
+            if not onp.array_equal(onp.asarray(x), onp.asarray(y)):
+                fail(leaf, f"{function_name}() changed its input {leaf} in place.",
+                     "return new arrays and leave the inputs as they were (no `+=`, no "
+                     "assignment into an input, no changing a dict you were given).")
+
+
+def array(value, dtype=None):
+    return onp.asarray(value, dtype=dtype)

@@ -1,0 +1,39 @@
+"""Exercise 3: reparameterize."""
+import autograd.numpy as np
+from autograd import grad
+
+from .compare import close, copies, function, unchanged, weighted_sum
+
+SLUG = "reparameterize"
+SIGMA = "logvar is the log of the variance sigma^2; z = mu + eps * sigma."
+
+
+def reparameterize(*args):
+    return function(SLUG)(*args)
+
+
+def test_sample(fx):
+    close(reparameterize(fx["mu"], fx["logvar"], fx["eps"]), fx["z"], "z", SIGMA)
+
+
+def test_gradients_for_mu_logvar_and_eps(fx):
+    f = lambda a: weighted_sum(fx["r"], reparameterize(*a))
+    got = grad(f)((fx["mu"], fx["logvar"], fx["eps"]))
+    hints = ("z moves one for one with mu.", "d sigma / d logvar = sigma / 2 when sigma is "
+             "the square root of exp(logvar).", "d z / d eps is the standard deviation.")
+    for name, g, want, hint in zip(("mu", "logvar", "eps"), got, (fx["dmu"], fx["dlogvar"],
+                                                                  fx["deps"]), hints):
+        close(g, want, f"the gradient for {name}", hint)
+
+
+def test_float32_in_float32_out(fx):
+    close(reparameterize(fx["mu32"], fx["logvar32"], fx["eps32"]), fx["z32"], "z for float32 inputs",
+          SIGMA, rtol=1e-5, atol=1e-6)
+
+
+def test_inputs_unchanged(fx):
+    args = (fx["mu"], fx["logvar"], fx["eps"])
+    before = copies(*args)
+    z = reparameterize(*args)
+    unchanged(args, before, ("mu", "logvar", "eps"), "reparameterize")
+    close(z, fx["z"], "z", SIGMA)  # a point for right answers only

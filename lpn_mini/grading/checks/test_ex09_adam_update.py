@@ -1,0 +1,64 @@
+"""Exercise 9: adam_update, one case per thing that can go wrong."""
+from .compare import close, close_tree, copies, fail, function, unchanged
+
+SLUG = "adam_update"
+HINTS = {
+    "the first step": "at t = 1 the bias corrections divide m by 1 - beta1 and v by 1 - beta2, "
+                      "so the first step is about lr * sign(g); use the new t.",
+    "a later step with beta1 = 0.8, beta2 = 0.99": "use the beta1 and beta2 given, in the "
+                      "moments and in the bias corrections 1 - beta^t at the new t.",
+    "a step with eps = 0.5": "eps is added to sqrt(v_hat), outside the square root.",
+    "a step with weight_decay = 0.3": "AdamW decouples the decay: lr * weight_decay * p is "
+                      "subtracted from the old p, next to the Adam step; it is not added to the "
+                      "gradient (that would be L2 through the moments).",
+}
+
+
+def update(fx, case, params=None, grads=None, state=None):
+    options = {k: case[k] for k in ("lr", "beta1", "beta2", "eps", "weight_decay") if k in case}
+    out = function(SLUG)(params or fx["params"], grads or fx["grads"], state or case["state"],
+                         **options)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[1], dict)):
+        fail(f"adam_update for {case['name']}", "expected (new_params, new_state) with "
+             f"new_state a dict, got {type(out).__name__}.")
+    return out
+
+
+def test_new_state(fx):
+    for case in fx["cases"][:2]:
+        _, state = update(fx, case)
+        if set(state) != {"m", "v", "t"}:
+            fail(f"the new state for {case['name']}", f"has keys {sorted(state)}, expected "
+                 "['m', 't', 'v'].")
+        if state["t"] != case["new_state"]["t"]:
+            fail(f"t after {case['name']}", f"expected {case['new_state']['t']}, got "
+                 f"{state['t']!r}.", "each step counts one more: t + 1.")
+        close_tree(state["m"], case["new_state"]["m"], f"m after {case['name']}:",
+                   "m is the running average beta1 m + (1 - beta1) g, before bias correction.")
+        close_tree(state["v"], case["new_state"]["v"], f"v after {case['name']}:",
+                   "v is the running average of g^2 with beta2, before bias correction.")
+
+
+def test_new_params(fx):
+    for case in fx["cases"]:
+        params, _ = update(fx, case)
+        close_tree(params, case["params"], f"the parameters after {case['name']}:",
+                   HINTS[case["name"]])
+
+
+def test_float32_in_float32_out(fx):
+    case = dict(name="a float32 step", lr=0.05, weight_decay=0.3)
+    params, _ = update(fx, case, fx["params32"], fx["grads32"], fx["state32"])
+    close_tree(params, fx["out32"], "the float32 parameters after a step:",
+               "float32 parameters must stay float32: no float64 constants or arrays.",
+               rtol=1e-5, atol=1e-6)
+
+
+def test_inputs_unchanged(fx):
+    case = fx["cases"][3]
+    before = copies(fx["params"], fx["grads"], case["state"])
+    params, _ = update(fx, case)
+    unchanged((fx["params"], fx["grads"], case["state"]), before, ("params", "grads", "state"),
+              "adam_update")
+    close_tree(params, case["params"], f"the parameters after {case['name']}:",
+               HINTS[case["name"]])  # a point for right answers only

@@ -1,0 +1,98 @@
+"""The graded checks and their fixtures (lpn_mini/grading/checks/, lpn_mini/grading/fixtures/)."""
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lpn_mini.grading import fixtures
+from lpn_mini.grading.exercises import EXERCISES
+from lpn_mini.grading.grader import CHECKS_DIR, check_file
+
+from helpers import assert_agree_to_rounding
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def leaves(tree, path=""):
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from leaves(v, f"{path}.{k}")
+    elif isinstance(tree, (list, tuple)):
+        for k, v in enumerate(tree):
+            yield from leaves(v, f"{path}[{k}]")
+    else:
+        yield path, tree
+
+
+@pytest.mark.parametrize("visibility", fixtures.VISIBILITIES)
+@pytest.mark.parametrize("slug", [ex.slug for ex in EXERCISES])
+def test_committed_fixtures_agree_with_the_library(slug, visibility):
+    """Regenerating the fixtures from the library's reference functions gives what is
+    committed, to rounding (another machine's kernels may round differently); a changed
+    reference solution must come with regenerated fixtures."""
+    made, stored = fixtures.make(slug, visibility), fixtures.load(slug, visibility)
+    made_leaves, stored_leaves = list(leaves(made)), list(leaves(stored))
+    assert [p for p, _ in made_leaves] == [p for p, _ in stored_leaves], (
+        f"the {visibility} fixtures of {slug} have another structure than the library makes: "
+        "run `python -m lpn_mini.grading.fixtures`.")
+    for (path, want), (_, got) in zip(made_leaves, stored_leaves):
+        if isinstance(want, np.ndarray) and want.dtype.kind == "f":
+            assert_agree_to_rounding(got, want, f"{visibility}/{slug}{path}", ulps=1000)
+        else:
+            assert np.array_equal(np.asarray(got), np.asarray(want)), f"{visibility}/{slug}{path}"
+
+
+@pytest.mark.parametrize("slug", [ex.slug for ex in EXERCISES])
+def test_hidden_fixtures_use_other_inputs_than_the_visible(slug):
+    visible, hidden = fixtures.load(slug, "visible"), fixtures.load(slug, "hidden")
+    shapes = lambda t: [np.shape(v) for _, v in leaves(t) if isinstance(v, np.ndarray)]
+    assert shapes(visible) != shapes(hidden)
+
+
+def test_every_exercise_has_a_check_file_and_nothing_else_is_collected():
+    assert sorted(p.name for p in CHECKS_DIR.glob("test_*.py")) == sorted(
+        check_file(ex).name for ex in EXERCISES)
+
+
+ALLOWED = {"autograd", "numpy", "pytest", "copy", "importlib"}
+FROM_GRADING = {"edition": {"EDITION"}, "fixtures": {"load"}, "exercises": {"by_slug"}}
+
+
+@pytest.mark.parametrize("path", sorted(CHECKS_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_checks_never_import_a_function_that_computes_an_answer(path):
+    """A check reaches the function under test only through compare.function (the student's
+    while grading) and imports nothing of lpn_mini but the fixture loader, the edition and
+    the list of exercises: nothing in the checks can compute an answer."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = {a.name for a in node.names} if isinstance(node, (ast.Import, ast.ImportFrom)) else set()
+        if isinstance(node, ast.Import):
+            assert {n.split(".")[0] for n in names} <= ALLOWED, f"{path.name} imports {names}"
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            assert node.module.split(".")[0] in ALLOWED, f"{path.name} imports from {node.module}"
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+            assert node.module == "compare", f"{path.name} imports from .{node.module}"
+        elif isinstance(node, ast.ImportFrom):
+            allowed = FROM_GRADING.get(node.module) if node.module else {"edition"}
+            assert allowed and names <= allowed, f"{path.name} imports {names} from ..{node.module}"
+
+
+def test_the_reference_passes_every_check_visible_and_hidden():
+    """Run by hand in the instructor's edition, the checks test the library's own functions."""
+    out = subprocess.run([sys.executable, "-m", "pytest", str(CHECKS_DIR), "-q", "-p",
+                          "no:cacheprovider", "--rootdir", str(CHECKS_DIR)], capture_output=True,
+                         text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stdout[-3000:]
+    collected = subprocess.run([sys.executable, "-m", "pytest", str(CHECKS_DIR), "-q",
+                                "--collect-only", "-p", "no:cacheprovider", "--rootdir",
+                                str(CHECKS_DIR)], capture_output=True, text=True).stdout
+    ids = [line for line in collected.splitlines() if "::" in line]
+    assert sum("[visible]" in i for i in ids) == sum("[hidden]" in i for i in ids) == len(ids) / 2
+
+
+def test_the_fixtures_and_checks_are_package_data():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert '"lpn_mini.grading.checks"' in text and '"fixtures/*/*.json"' in text
