@@ -385,3 +385,15 @@ def test_a_gpu_run_is_trained_and_evaluated_on_the_device(tmp_path, monkeypatch)
                        overrides=["device=gpu"])[1])
     assert seen == [np.ndarray] * 2 + [FakeDeviceArray] * 2  # unseen and seen programs
     assert gpu["results"] == cpu["results"]
+
+
+def test_run_records_are_not_ignored_by_git():
+    """The per-run records are the pieces a long reproduction commits as it goes."""
+    import shutil
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if shutil.which("git") is None or not os.path.exists(os.path.join(root, ".git")):
+        pytest.skip("not a git checkout")
+    check = lambda path: subprocess.run(["git", "check-ignore", "-q", path], cwd=root).returncode
+    assert check("results/table1/runs/grad-1-seed0.json") == 1       # 1: not ignored
+    assert check("runs/reproduce/table1-laptop/checkpoint.npz") == 0  # checkpoints are
