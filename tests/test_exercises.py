@@ -362,6 +362,10 @@ def test_the_student_edition_uses_the_students_own_earlier_work(tmp_path):
                                    "not done yet (or fails its checks): finish ex06 first.")
     assert any(f"{by_slug('leave_one_out_mean').filename}, line" in line and "NotImplementedError"
                in line for line in result.feedback), result.feedback
+    wrong_solution("leave_one_out_mean: divided by N", folder)  # done, but wrong
+    [result] = grader.grade_submission(folder / loss.filename, edition_name="student")
+    assert result.points < result.max_points
+    assert result.feedback[-1].startswith("exercise 8 uses leave_one_out_mean from exercise 6")
     build(tmp_path / "done", solutions=True)
     [done] = grader.grade_submission(tmp_path / "done" / loss.filename, edition_name="student")
     assert done.points == done.max_points, done.feedback

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lpn_mini.grading import fixtures
+from lpn_mini.grading.checks.compare import CheckFailed, close, close_tree, unchanged
 from lpn_mini.grading.exercises import EXERCISES
 from lpn_mini.grading.grader import CHECKS_DIR, check_file
 
@@ -96,3 +97,30 @@ def test_the_reference_passes_every_check_visible_and_hidden():
 def test_the_fixtures_and_checks_are_package_data():
     text = (ROOT / "pyproject.toml").read_text()
     assert '"lpn_mini.grading.checks"' in text and '"fixtures/*/*.json"' in text
+
+
+def feedback(check, *args, **kwargs):
+    with pytest.raises(CheckFailed) as failed:
+        check(*args, **kwargs)
+    return str(failed.value)
+
+
+def test_a_failed_comparison_is_one_line_with_digits_enough_to_see_the_difference():
+    assert feedback(close, np.array([0.5, 0.9808221]), np.array([0.5, 0.9808224]), "p",
+                    "a hint.") == ("p: expected 0.9808224, got 0.9808221 at [1] (relative error "
+                                   "3.1e-07; 1 of 2 entries are off). Hint: a hint.")
+    assert feedback(close, np.float64(2.0), np.float64(1.0), "KL") == (
+        "KL: expected 1, got 2 (relative error 1.0e+00).")
+    assert feedback(close, np.zeros(3), np.zeros((2, 3)), "z", "h.") == (
+        "z: expected shape (2, 3), got shape (3,). Hint: h.")
+    assert feedback(close, np.zeros(2), np.zeros(2, np.float32), "z").startswith(
+        "z: expected float32, got float64")
+    assert feedback(close, np.array([np.nan]), np.array([1.0]), "z") == (
+        "z: expected 1, got nan at [0] (relative error inf).")
+    got = {"encoder": [(np.zeros((2, 2)), np.ones(2))]}
+    want = {"encoder": [(np.zeros((2, 2)), np.zeros(2))]}
+    assert feedback(close_tree, got, want, "the gradient for params").startswith(
+        "the gradient for params encoder[0].b: expected 0, got 1 at [0]")
+    state = {"t": 1}
+    assert feedback(unchanged, (state,), ({"t": 0},), ("state",), "adam_update").startswith(
+        "state.t: adam_update() changed its input state.t in place. Hint: ")

@@ -31,8 +31,7 @@ from autograd import grad
 
 from lpn_mini import init_params
 from lpn_mini.inference import infer_latent
-from lpn_mini.latent import (LEAVE_ONE_OUT, latent_ascent_step, latent_gradient_ascent,
-                             leave_one_out_mean, reparameterize, specification_log_likelihood)
+from lpn_mini.latent import latent_ascent_step, leave_one_out_mean, reparameterize
 from lpn_mini.losses import grid_log_likelihood, kl_divergence, log_likelihood, log_softmax
 from lpn_mini.mlp import mlp_backward, mlp_forward
 from lpn_mini.optim import adam_update, tree_map

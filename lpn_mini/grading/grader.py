@@ -26,7 +26,6 @@ import ast
 import importlib.util
 import json
 import os
-import re
 import resource
 import secrets
 import selectors

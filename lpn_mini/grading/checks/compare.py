@@ -50,13 +50,19 @@ def as_array(got, what, hint=""):
         fail(what, f"expected an array, got {type(got).__name__}.", hint)
 
 
+def same_shape(got, want, what, hint=""):
+    """``got`` as an array, which must have ``want``'s shape."""
+    got, shape = as_array(got, what, hint), onp.shape(want)
+    if got.shape != shape:
+        fail(what, f"expected shape {shape}, got shape {got.shape}.", hint)
+    return got
+
+
 def close(got, want, what, hint="", rtol=1e-7, atol=1e-12, dtype=True):
     """``got`` must equal the stored ``want`` to ``rtol``: same shape, same dtype (unless
     ``dtype`` is False), finite where ``want`` is, within tolerance everywhere."""
     want = onp.asarray(want)
-    got = as_array(got, what, hint)
-    if got.shape != want.shape:
-        fail(what, f"expected shape {want.shape}, got shape {got.shape}.", hint)
+    got = same_shape(got, want, what, hint)
     if not onp.issubdtype(got.dtype, onp.number):
         fail(what, f"expected numbers, got an array of {got.dtype}.", hint)
     if dtype and got.dtype != want.dtype:

@@ -1,5 +1,4 @@
 """Exercise 3: reparameterize."""
-import autograd.numpy as np
 from autograd import grad
 
 from .compare import close, copies, function, unchanged, weighted_sum

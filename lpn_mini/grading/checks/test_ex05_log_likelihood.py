@@ -1,5 +1,4 @@
 """Exercise 5: log_softmax, grid_log_likelihood and log_likelihood."""
-import autograd.numpy as np
 import numpy as onp
 from autograd import grad
 

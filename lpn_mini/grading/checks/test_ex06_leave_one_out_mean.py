@@ -1,6 +1,5 @@
 """Exercise 6: leave_one_out_mean."""
 import autograd
-import autograd.numpy as np
 import numpy as onp
 
 from .compare import close, copies, fail, function, unchanged, weighted_sum

@@ -1,8 +1,7 @@
 """Exercise 8: training_loss, piece by piece (reconstruction, KL, search), and its gradients."""
-import numpy as onp
 from autograd import grad
 
-from .compare import close, close_tree, fail, function
+from .compare import close, close_tree, function
 
 SLUG = "training_loss"
 REC = ("-log p(y_i | x_i, z'_i) with z'_i the leave-one-out mean of the other pairs' sampled "

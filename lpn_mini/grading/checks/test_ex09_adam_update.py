@@ -1,5 +1,5 @@
 """Exercise 9: adam_update, one case per thing that can go wrong."""
-from .compare import close, close_tree, copies, fail, function, unchanged
+from .compare import close_tree, copies, fail, function, unchanged
 
 SLUG = "adam_update"
 HINTS = {

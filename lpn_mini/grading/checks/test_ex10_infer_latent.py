@@ -1,5 +1,4 @@
 """Exercise 10: infer_latent (Algorithm 1)."""
-import autograd.numpy as np
 from autograd import grad
 
 from .compare import close, close_tree, copies, function, unchanged, weighted_sum
