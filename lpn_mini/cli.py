@@ -27,6 +27,8 @@ lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
                                          (also ood, latent2d, arc; --quick for a smoke run)
   lpn-mini chapters render               execute the read-along chapters to HTML
   lpn-mini exercises build               write the student exercises into exercises/
+  lpn-mini exercises handout OUT         the student edition: a folder with no solutions
+  lpn-mini exercises autograder OUT.zip  the Gradescope autograder
   lpn-mini grade [exercises/]            grade exercise files with the library's tests
 
 Presets: {presets}. Change any hyperparameter with --set KEY=VALUE (repeatable) or a TOML
@@ -125,15 +127,25 @@ def build_parser():
                    help="override a config key of every run, e.g. --set steps=1000")
     _device_arg(p)
 
-    p = sub.add_parser("exercises", help="build the course exercises from the library")
-    p.add_argument("action", choices=["build"], help="build: write the student files")
+    p = sub.add_parser("exercises", help="build the course exercises from the library",
+                       description="build: the student files; handout OUT: the student edition "
+                                   "(a folder to hand out, no solutions in it); autograder "
+                                   "OUT.zip: the Gradescope autograder (hidden checks included).")
+    p.add_argument("action", choices=["build", "handout", "autograder"],
+                   help="build: write the student files; handout: write the student edition "
+                        "into OUT; autograder: write the Gradescope autograder zip OUT")
+    p.add_argument("target", nargs="?", metavar="OUT",
+                   help="handout: the folder to write (new or empty); autograder: the .zip "
+                        "file to write")
     p.add_argument("--out", metavar="DIR",
-                   help="target folder (default: exercises/, build/solutions/ for --solutions)")
+                   help="build's target folder (default: exercises/, build/solutions/ for "
+                        "--solutions)")
     p.add_argument("--solutions", action="store_true",
                    help="write the reference solutions instead of the student stubs")
     p.add_argument("--force", action="store_true",
                    help="overwrite files that were edited since they were built, and allow "
-                        "--solutions into an exercises/ folder")
+                        "--solutions into an exercises/ folder; handout: write into a folder "
+                        "that is not empty; autograder: replace an existing zip")
 
     p = sub.add_parser("chapters", help="render the read-along chapters to notebooks/HTML")
     p.add_argument("action", choices=["render"], help="render: execute and write each chapter")
@@ -363,7 +375,26 @@ def _dispatch(args):
                   scheduler=args.scheduler, settings=args.settings)
         return 0
     if args.command == "exercises":
+        from .grading import editions
         from .grading.exercises import build
+        if args.action in ("handout", "autograder"):
+            example = ("lpn-mini exercises handout handout/" if args.action == "handout"
+                       else "lpn-mini exercises autograder autograder.zip")
+            if not args.target:
+                raise ValueError(f"exercises {args.action} needs the path to write, e.g. "
+                                 f"{example}.")
+            if args.out or args.solutions:
+                raise ValueError(f"exercises {args.action} takes its path without --out and "
+                                 f"has no --solutions, e.g. {example}.")
+            make = editions.build_handout if args.action == "handout" else editions.build_autograder
+            make(args.target, force=args.force)
+            return 0
+        if args.target:
+            raise ValueError(f"exercises build takes no path ({args.target}); pass the folder "
+                             f"with --out {args.target}.")
+        if args.solutions and not editions.has_solutions():
+            raise ValueError("this is the student edition of lpn-mini: there are no reference "
+                             "solutions to write (only the instructor's checkout has them).")
         out = args.out or (os.path.join("build", "solutions") if args.solutions else "exercises")
         for path in build(out, solutions=args.solutions, force=args.force):
             print(f"wrote {path}")
