@@ -1,0 +1,236 @@
+"""The student edition (`lpn-mini exercises handout`) and the Gradescope zip
+(`lpn-mini exercises autograder`), built and run end to end in temporary folders.
+
+The handout's grader and the zip's run_autograder run in subprocesses with PYTHONPATH
+pointing at the folder built, so that they import that folder's lpn_mini, not this one.
+"""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lpn_mini.grading import editions
+from lpn_mini.grading.exercises import EXERCISES, build, render
+
+pytestmark = pytest.mark.skipif(not editions.has_solutions(),
+                                reason="only the instructor's edition builds editions")
+
+
+def _env(pythonpath):
+    return {**os.environ, "PYTHONPATH": str(pythonpath), "MPLBACKEND": "Agg"}
+
+
+def _run(args, cwd, pythonpath, timeout=300):
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=_env(pythonpath),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    return editions.build_handout(tmp_path_factory.mktemp("editions") / "handout", echo=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def solutions(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("solutions")
+    build(str(folder), solutions=True)
+    return folder
+
+
+# --------------------------------------------------------------- the student edition
+
+def test_the_scanner_knows_the_answers_and_finds_a_planted_one(handout, tmp_path):
+    answers = editions.solution_lines()
+    assert "return mu + eps * np.exp(0.5 * logvar)  # sigma = exp(logvar / 2)" in answers
+    assert answers["return mu + eps * np.exp(0.5 * logvar)  # sigma = exp(logvar / 2)"] == "reparameterize"
+    assert len(answers) >= 30  # every exercise's body, not a handful of lines
+    assert editions.find_answers(handout, answers) == []
+    for planted in ("    return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1)",
+                    "z = reparameterize(mu, logvar, eps)  # a comment of my own"):
+        target = tmp_path / "notes.md"
+        target.write_text(f"some text\n{planted}\n")
+        found = editions.find_answers(tmp_path, answers)
+        assert [(Path(p).name, n) for p, n, _ in found] == [("notes.md", 2)], planted
+
+
+def test_the_builder_refuses_to_ship_a_planted_answer(monkeypatch, tmp_path):
+    line = "return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1)"
+    monkeypatch.setattr(editions, "student_readme", lambda deps: f"# README\n\n    {line}\n")
+    with pytest.raises(ValueError, match="would hold 1 line.*README.md:3"):
+        editions.build_handout(tmp_path / "out", echo=lambda _: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_handout_holds_what_a_student_needs_and_nothing_hidden(handout):
+    files = {p.relative_to(handout).as_posix() for p in handout.rglob("*") if p.is_file()}
+    assert {f"exercises/{ex.filename}" for ex in EXERCISES} <= files
+    assert {"README.md", "pyproject.toml", "chapters/ch01_mlp.py", "lpn_mini/grading/grader.py"} <= files
+    assert not any(f.startswith(("tests/", "lpn_mini/grading/fixtures/hidden/")) for f in files)
+    assert any(f.startswith("lpn_mini/grading/fixtures/visible/") for f in files)
+    assert 'EDITION = "student"' in (handout / "lpn_mini/grading/edition.py").read_text()
+    assert "[project.optional-dependencies]\ntest = [" in (handout / "pyproject.toml").read_text()
+    for ex in EXERCISES:  # the student files are the instructor's, stub for stub
+        assert (handout / "exercises" / ex.filename).read_text() == render(ex)
+    chapter = (handout / "chapters/ch01_mlp.py").read_text()
+    assert "def forward_by_hand" not in chapter and "def backward_by_hand" not in chapter
+    assert 'forward_by_hand = student_function("mlp_forward")' in chapter
+    assert "use_my_solutions()" in chapter
+
+
+def test_the_dependencies_are_read_from_the_code_and_in_the_readme(handout):
+    deps = editions.dependencies()
+    assert deps[1] == [] and deps[3] == [] and deps[9] == []
+    assert set(deps[8]) >= {1, 3, 4, 5, 6}     # encode, reparameterize, KL, log-likelihood, mean
+    assert set(deps[10]) >= {1, 3, 5}
+    assert all(n < ex for ex, needs in deps.items() for n in needs)  # only earlier exercises
+    readme = (handout / "README.md").read_text()
+    for ex in EXERCISES:
+        row = next(line for line in readme.splitlines() if f"`exercises/{ex.filename}`" in line)
+        assert row.endswith(" | " + (", ".join(f"ex{n:02d}" for n in deps[ex.number]) or "none") + " |")
+
+
+def test_the_handout_refuses_a_full_folder_and_has_no_answer_key(handout, tmp_path):
+    with pytest.raises(ValueError, match="is not empty.*--force"):
+        editions.build_handout(handout, echo=lambda _: None)
+    run = _run(["-m", "lpn_mini.cli", "exercises", "build", "--solutions", "--out",
+                str(tmp_path / "key")], handout, handout)
+    assert run.returncode == 2
+    assert "student edition of lpn-mini: there are no reference solutions" in run.stderr
+    assert not (tmp_path / "key").exists()
+    run = _run(["-m", "lpn_mini.cli", "exercises", "handout", str(tmp_path / "again")], handout, handout)
+    assert run.returncode == 2 and "student edition" in run.stderr
+
+
+def test_the_handout_grades_the_students_own_code(handout, solutions, tmp_path):
+    work = tmp_path / "work"  # a copy of the handout's exercises, then the reference answers in it
+    work.mkdir()
+    for ex in EXERCISES:
+        (work / ex.filename).write_text((handout / "exercises" / ex.filename).read_text())
+    run = _run(["-m", "lpn_mini.cli", "grade", str(work)], handout, handout)
+    assert run.returncode == 0, run.stderr
+    assert "total: 0.0 / 100" in run.stdout
+    assert "NotImplementedError: reparameterize is not implemented yet" in run.stdout
+    assert "[hidden]" not in run.stdout
+    results = json.loads((work / "results.json").read_text())
+    assert results["score"] == 0 and {t["visibility"] for t in results["tests"]} == {"visible"}
+    for ex in EXERCISES:
+        (work / ex.filename).write_text((solutions / ex.filename).read_text())
+    run = _run(["-m", "lpn_mini.cli", "grade", str(work)], handout, handout)
+    assert run.returncode == 0, run.stderr
+    assert "total: 100.0 / 100" in run.stdout, run.stdout[-3000:]
+    assert json.loads((work / "results.json").read_text())["score"] == 100
+
+
+# ----------------------------------------------------------------------- Gradescope
+
+VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def _check_format(data):
+    """results.json as Gradescope's "Autograder Specifications" define it."""
+    assert isinstance(data["score"], (int, float))
+    assert isinstance(data["output"], str)
+    assert data["stdout_visibility"] in VISIBILITIES
+    assert isinstance(data["tests"], list) and data["tests"]
+    for test in data["tests"]:
+        assert set(test) == {"name", "score", "max_score", "output", "visibility"}, test
+        assert isinstance(test["name"], str) and isinstance(test["output"], str)
+        assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
+        assert 0 <= test["score"] <= test["max_score"]
+        assert test["visibility"] in VISIBILITIES
+    assert abs(sum(t["score"] for t in data["tests"]) - data["score"]) < 0.05
+    assert abs(sum(t["max_score"] for t in data["tests"]) - 100) < 1e-9
+    kinds = {t["visibility"] for t in data["tests"]}
+    assert kinds == {"visible", "after_published"}  # hidden checks show after publishing
+    assert all(t["visibility"] == "after_published" for t in data["tests"] if "hidden" in t["name"])
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("autograder")
+    zip_path = editions.build_autograder(folder / "autograder.zip", echo=lambda _: None)
+    with zipfile.ZipFile(zip_path) as z:
+        names = set(z.namelist())
+        assert {"setup.sh", "run_autograder", "requirements.txt", "pyproject.toml"} <= names
+        assert any(n.startswith("lpn_mini/grading/fixtures/hidden/") for n in names)
+        assert z.getinfo("run_autograder").external_attr >> 16 & 0o111
+        z.extractall(folder / "source")
+    return folder / "source"
+
+
+def _grade_on_gradescope(source, tmp_path, files):
+    """A Gradescope root with ``files`` ({relative path: text}) as the submission; run the
+    zip's run_autograder there and return results.json."""
+    root = tmp_path / "autograder"
+    for rel, text in files.items():
+        (root / "submission" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / rel).write_text(text)
+    env = {**_env(source), "AUTOGRADER_ROOT": str(root), "LPN_MINI_PYTHON": sys.executable}
+    run = subprocess.run(["bash", str(source / "run_autograder")], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    _check_format(data)
+    return data
+
+
+def _exercise_scores(data):
+    scores = {}
+    for t in data["tests"]:
+        number = int(t["name"].split(":")[0].split()[-1])
+        scores[number] = scores.get(number, 0) + t["score"]
+    return scores
+
+
+def test_the_requirements_are_pinned_to_this_environment(autograder):
+    import numpy
+    pins = (autograder / "requirements.txt").read_text().splitlines()
+    assert f"numpy=={numpy.__version__}" in pins
+    assert all("==" in line for line in pins)
+    assert {line.split("==")[0].lower() for line in pins} >= set(editions.PINNED)
+
+
+def test_gradescope_gives_full_marks_to_the_reference(autograder, solutions, tmp_path):
+    data = _grade_on_gradescope(autograder, tmp_path,
+                                {ex.filename: (solutions / ex.filename).read_text() for ex in EXERCISES})
+    assert data["score"] == 100, [t["output"] for t in data["tests"] if t["score"] < t["max_score"]]
+    assert data["output"] == "every exercise file was found"
+
+
+def test_gradescope_finds_files_nested_in_folders(autograder, solutions, tmp_path):
+    files = {f"my work/lpn/exercises/{ex.filename}": (solutions / ex.filename).read_text()
+             for ex in EXERCISES}
+    files["my work/old/deeper/still/ex03_reparameterize.py"] = "def reparameterize(mu, logvar, eps):\n    return mu\n"
+    files["__MACOSX/my work/ex04_kl_divergence.py"] = "junk that is not Python"
+    data = _grade_on_gradescope(autograder, tmp_path, files)
+    assert data["score"] == 100
+    assert ("ex03_reparameterize.py is in your submission 2 times: graded "
+            "my work/lpn/exercises/ex03_reparameterize.py (the shallowest)") in data["output"]
+
+
+def test_gradescope_takes_points_from_a_wrong_answer_with_feedback(autograder, solutions, tmp_path):
+    right = (solutions / "ex03_reparameterize.py").read_text()
+    wrong = right.replace("np.exp(0.5 * logvar)", "np.exp(logvar)")
+    assert wrong != right
+    data = _grade_on_gradescope(autograder, tmp_path, {
+        "ex03_reparameterize.py": wrong,
+        "ex04_kl_divergence.py": (solutions / "ex04_kl_divergence.py").read_text()})
+    scores = _exercise_scores(data)
+    assert scores[3] < 10 and scores[4] == 10 and scores[1] == 0
+    feedback = " ".join(t["output"] for t in data["tests"] if t["name"].startswith("Exercise 03"))
+    assert "expected" in feedback and "got" in feedback
+    missing = next(t for t in data["tests"] if t["name"].startswith("Exercise 01"))
+    assert "no ex01_mlp_forward.py anywhere in the submission" in missing["output"]
+
+
+def test_gradescope_gives_nothing_for_re_exports(autograder, tmp_path):
+    files = {ex.filename: "".join(f"from {module} import {name}\n" for module, name in ex.functions)
+             for ex in EXERCISES}
+    data = _grade_on_gradescope(autograder, tmp_path, files)
+    assert data["score"] == 0
+    feedback = next(t for t in data["tests"] if t["name"].startswith("Exercise 03"))["output"]
+    assert "imports reparameterize from lpn_mini.latent (line 1) instead of defining it" in feedback
