@@ -255,6 +255,45 @@ def test_what_grade_writes_is_ignored_by_git():
     assert out.stdout.split() == paths
 
 
+# Answers that compute nothing: right shapes and dtypes, inputs left alone, a ValueError where
+# one is due, and no lesson done. Each must score 0 (no check gives a point for a property
+# alone).
+HOLLOW = {
+    "mlp_forward": "def mlp_forward(layers, h):\n"
+                   "    return np.zeros(h.shape[:-1] + layers[-1][1].shape, h.dtype)\n",
+    "mlp_backward": "def mlp_backward(layers, h, dout):\n"
+                    "    return [(0 * W, 0 * b) for W, b in layers], 0 * h\n",
+    "reparameterize": "def reparameterize(mu, logvar, eps):\n    return mu\n",
+    "kl_divergence": "def kl_divergence(mu, logvar):\n    return np.zeros(mu.shape[:-1], mu.dtype)\n",
+    "log_likelihood": "def log_softmax(logits):\n    return logits - np.log(logits.shape[-1])\n"
+                      "def grid_log_likelihood(logits, y, reduce='sum'):\n"
+                      "    return np.sum(logits, axis=(-3, -2, -1))\n"
+                      "def log_likelihood(decoder_params, x, y, z, reduce='sum', *, check=True):\n"
+                      "    return np.sum(z, axis=-1)\n",
+    "leave_one_out_mean": "def leave_one_out_mean(z):\n    if z.shape[-2] < 2:\n"
+                          "        raise ValueError('N < 2')\n    return z * 0\n",
+    "latent_ascent_step": "def latent_ascent_step(decoder_params, x, y, z, mask, alpha, "
+                          "stop_gradient=True, reduce='sum'):\n    return z\n",
+    "training_loss": "def training_loss(params, x, y, eps, **options):\n"
+                     "    return np.sum(eps) * 0.0 + 1.0\n",
+    "adam_update": "def adam_update(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8, "
+                   "weight_decay=0.0):\n    return params, dict(state, t=state['t'] + 1)\n",
+    "infer_latent": "def infer_latent(params, x_spec, y_spec, eps=None, **search_options):\n"
+                    "    return np.mean(encode(params['encoder'], x_spec, y_spec)[0], axis=1)\n",
+}
+
+
+def test_answers_that_compute_nothing_score_zero(tmp_path):
+    assert set(HOLLOW) == {ex.slug for ex in EXERCISES}
+    for slug, body in HOLLOW.items():
+        exercise = by_slug(slug)
+        path = tmp_path / exercise.filename
+        path.write_text(exercise.imports + "\n\n" + body)
+        result = grade_file(exercise, path)
+        assert result.total > 0 and result.points == 0, (
+            f"{slug}: {[t['test'] for t in result.tests if t['passed']]} passed")
+
+
 def test_every_exercise_has_four_wrong_solutions():
     counts = {ex.slug: sum(m[0] == ex.slug for m in MISTAKES.values()) for ex in EXERCISES}
     assert min(counts.values()) >= 4, counts

@@ -57,6 +57,9 @@ def test_gradient_with_stop_gradient(fx):
         close(dz, want_z, f"the outer gradient for z (stop_gradient=True, reduce={reduce!r})",
               "the step is a constant, but the z it is added to is not: the result still "
               "moves one for one with z.")
+        got = step(fx, fx["decoder"], fx["z"], reduce=reduce)  # a point for right answers only
+        close(got, fx[f"step_{reduce}"], f"z after one step (reduce={reduce!r})",
+              _diagnose(got, fx, fx[f"step_{reduce}"]))
 
 
 def test_gradient_without_stop_gradient(fx):
