@@ -4,6 +4,7 @@
 The handout's grader and the zip's run_autograder run in subprocesses with PYTHONPATH
 pointing at the folder built, so that they import that folder's lpn_mini, not this one.
 """
+import ast
 import json
 import os
 import subprocess
@@ -79,6 +80,28 @@ def test_the_handout_holds_what_a_student_needs_and_nothing_hidden(handout):
     assert "def forward_by_hand" not in chapter and "def backward_by_hand" not in chapter
     assert 'forward_by_hand = student_function("mlp_forward")' in chapter
     assert "use_my_solutions()" in chapter
+    for path in (handout / "chapters").glob("*.py"):
+        ast.parse(path.read_text(), filename=str(path))  # still a valid chapter
+
+
+def test_the_handout_library_runs_on_the_students_functions(handout, solutions, tmp_path):
+    (tmp_path / "exercises").mkdir()
+    for ex in EXERCISES:
+        (tmp_path / "exercises" / ex.filename).write_text((solutions / ex.filename).read_text())
+    (tmp_path / "exercises" / "ex04_kl_divergence.py").write_text("this is not Python\n")
+    script = ("import numpy as np\n"
+              "from lpn_mini.grading.editions import use_my_solutions\n"
+              "use_my_solutions()\n"
+              "import lpn_mini.training as training, lpn_mini.latent as latent\n"
+              "print(latent.reparameterize.__module__, training.reparameterize.__module__)\n"
+              "print(latent.reparameterize(np.zeros(2), np.log(4.0) * np.ones(2), np.ones(2)))\n"
+              "from lpn_mini.losses import kl_divergence\n"
+              "kl_divergence(np.zeros(2), np.zeros(2))\n")
+    run = _run(["-c", script], tmp_path, handout)
+    assert "your_reparameterize your_reparameterize" in run.stdout, run.stderr
+    assert "[2. 2.]" in run.stdout
+    assert "ex04_kl_divergence.py could not be imported" in run.stdout
+    assert "NotImplementedError: kl_divergence is not implemented yet" in run.stderr
 
 
 def test_the_dependencies_are_read_from_the_code_and_in_the_readme(handout):

@@ -27,7 +27,6 @@ import importlib
 import importlib.metadata
 import importlib.util
 import inspect
-import io
 import json
 import os
 import re
@@ -39,7 +38,7 @@ import zipfile
 from pathlib import Path
 
 from . import edition
-from .exercises import BEGIN, END, EXERCISES, POINTS, build, by_slug, strip_solution
+from .exercises import BEGIN, END, EXERCISES, POINTS, build, strip_solution
 
 ROOT = Path(__file__).resolve().parents[2]       # the checkout: lpn_mini/, chapters/, ...
 LIBRARY = ROOT / "lpn_mini"
@@ -164,51 +163,46 @@ def _need_solutions(what):
 
 # ----------------------------------------------------------- which exercise needs which
 
-def _lpn_functions_used(function, seen):
-    """The lpn_mini functions ``function`` refers to by name, nested functions included."""
-    function = getattr(function, "fun", function)   # an autograd primitive keeps it in .fun
-    function = inspect.unwrap(function)
+def _innermost(function):
+    """The plain function under an autograd primitive (``.fun``) or a decorator."""
+    return inspect.unwrap(getattr(function, "fun", function))
+
+
+def _calls(function):
+    """The lpn_mini functions ``function``'s code refers to by a global name (its nested
+    functions and lambdas included), each as its innermost plain function."""
+    function = _innermost(function)
     code = getattr(function, "__code__", None)
-    if code is None or function in seen:
+    if code is None:
         return set()
-    seen.add(function)
     names, stack = set(), [code]
     while stack:
         c = stack.pop()
         names.update(c.co_names)
         stack.extend(k for k in c.co_consts if inspect.iscode(k))
-    used = set()
-    for name in names:
-        value = function.__globals__.get(name)
-        if callable(value) and getattr(value, "__module__", "").startswith("lpn_mini"):
-            used.add(value)
-    return used
+    values = (function.__globals__.get(name) for name in names)
+    return {_innermost(v) for v in values
+            if callable(v) and getattr(v, "__module__", "").startswith("lpn_mini")}
 
 
 def dependencies():
-    """``{exercise number: sorted numbers of the earlier exercises it relies on}``, read from
-    the library: every exercise function reachable from this exercise's reference code
-    through the library's calls (``training_loss`` -> ``search_latents`` ->
-    ``latent_ascent_step`` -> ... -> ``mlp_forward``). Needs the instructor's edition."""
+    """``{exercise number: sorted numbers of the other exercises it relies on}``, read from
+    the library: every exercise function the reference code of this exercise reaches
+    through the library's calls (``training_loss`` -> ``search_latents`` -> ... ->
+    ``log_likelihood`` -> ``decode`` -> ``mlp_forward``). Needs the instructor's edition,
+    where the marked bodies hold the reference code."""
     _need_solutions("tell which exercise relies on which")
-    provider = {}
-    for ex in EXERCISES:
-        for module, name in ex.functions:
-            function = getattr(importlib.import_module(module), name)
-            provider[getattr(function, "fun", function)] = ex.number
-            provider[inspect.unwrap(function)] = ex.number
+    provider = {_innermost(getattr(importlib.import_module(module), name)): ex.number
+                for ex in EXERCISES for module, name in ex.functions}
     out = {}
     for ex in EXERCISES:
-        seen, frontier, reached = set(), [], set()
-        for module, name in ex.functions:
-            frontier.append(getattr(importlib.import_module(module), name))
+        frontier = [_innermost(getattr(importlib.import_module(m), n)) for m, n in ex.functions]
+        seen = set(frontier)
         while frontier:
-            for used in _lpn_functions_used(frontier.pop(), seen):
-                key = getattr(used, "fun", used)
-                if key in provider or inspect.unwrap(key) in provider:
-                    reached.add(provider.get(key, provider.get(inspect.unwrap(key))))
-                frontier.append(used)
-        out[ex.number] = sorted(reached - {ex.number})
+            for called in _calls(frontier.pop()) - seen:
+                seen.add(called)
+                frontier.append(called)
+        out[ex.number] = sorted({provider[f] for f in seen if f in provider} - {ex.number})
     return out
 
 
