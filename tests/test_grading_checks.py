@@ -111,6 +111,8 @@ def test_a_failed_comparison_is_one_line_with_digits_enough_to_see_the_differenc
                                    "3.1e-07; 1 of 2 entries are off). Hint: a hint.")
     assert feedback(close, np.float64(2.0), np.float64(1.0), "KL") == (
         "KL: expected 1, got 2 (relative error 1.0e+00).")
+    assert feedback(close, None, np.zeros(3), "z", "h.") == (
+        "z: the function returned None. Hint: is its `return` missing?")
     assert feedback(close, np.zeros(3), np.zeros((2, 3)), "z", "h.") == (
         "z: expected shape (2, 3), got shape (3,). Hint: h.")
     assert feedback(close, np.zeros(2), np.zeros(2, np.float32), "z").startswith(

@@ -37,6 +37,8 @@ from lpn_mini.mlp import mlp_backward, mlp_forward
 from lpn_mini.optim import adam_update, tree_map
 from lpn_mini.training import training_loss
 
+from .exercises import by_slug
+
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 VISIBILITIES = ("visible", "hidden")
 SEEDS = {"visible": 1000, "hidden": 2000}  # + the exercise's number
@@ -291,7 +293,6 @@ MAKERS = {"mlp_forward": make_mlp_forward, "mlp_backward": make_mlp_backward,
 
 def make(slug, visibility):
     """The fixture dict of one exercise and visibility, computed now from the library."""
-    from .exercises import by_slug
     rng = onp.random.default_rng(SEEDS[visibility] + by_slug(slug).number)
     return MAKERS[slug](rng, SIZES[visibility])
 

@@ -44,6 +44,8 @@ def _index(idx, shape):
 
 
 def as_array(got, what, hint=""):
+    if got is None:
+        fail(what, "the function returned None.", "is its `return` missing?")
     try:
         return onp.asarray(got)
     except Exception:  # a box or an object that is no array
