@@ -615,15 +615,23 @@ def _gpu():
 
 
 def _git_commit():
+    """The commit of this copy of lpn_mini, "+changes" if its library files (the grader
+    aside: it never touches a run) differ from it; None outside a git checkout."""
+    here = os.path.dirname(__file__)
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, cwd=os.path.dirname(__file__))
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5,
-                               cwd=os.path.dirname(__file__))
+                             text=True, timeout=5, cwd=here)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)grading"], capture_output=True, text=True,
+                               timeout=5, cwd=here)
         return (out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")) or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+# Read once, when the code is imported: a run records the commit of the code it ran, even
+# if the checkout moves on while it trains (a worker process imports it when it starts).
+CODE_COMMIT = _git_commit()
 
 
 def environment():
@@ -637,7 +645,7 @@ def environment():
     versions = {"python": platform.python_version(), "numpy": onp.__version__,
                 "autograd": autograd_version,
                 "matplotlib": matplotlib.__version__, "lpn_mini": __version__,
-                "git_commit": _git_commit()}
+                "git_commit": CODE_COMMIT}
     machine = {"cpu": _cpu_model(), "cores": os.cpu_count(), "gpu": _gpu(),
                "platform": platform.platform()}
     return versions, machine
