@@ -715,8 +715,12 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
               + (f"the Dask cluster at {scheduler}; " if scheduler else
                  f"{machine['cores']} cores ({machine['cpu']}), {jobs} worker(s); ") +
               f"`{record['command']}`.")
-    if any(s["reused"] for s in summaries):
-        footer += " Some runs were reused from an earlier invocation (see results.json)."
+    reused = sum(s["reused"] for s in summaries)
+    if reused:
+        footer += (f" {reused} of the runs were reused from an earlier invocation (their "
+                   "records say when and where they trained).")
+    footer += (f" Training took {sum(s['train_seconds'] for s in summaries):.0f} s of worker "
+               f"time in all, evaluation {sum(s['eval_seconds'] for s in summaries):.0f} s.")
     cpus = sorted({(s.get("machine") or {}).get("cpu") or "not recorded" for s in summaries})
     commits = sorted({(s.get("versions") or {}).get("git_commit") or "not recorded"
                       for s in summaries})
