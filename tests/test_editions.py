@@ -80,6 +80,9 @@ def test_the_handout_holds_what_a_student_needs_and_nothing_hidden(handout):
     assert "def forward_by_hand" not in chapter and "def backward_by_hand" not in chapter
     assert 'forward_by_hand = student_function("mlp_forward")' in chapter
     assert "use_my_solutions()" in chapter
+    chapter = (handout / "chapters/ch05_leave_one_out.py").read_text()  # most of exercise 8
+    assert "def cheating_loss(params, x, y, eps, beta=1e-4):\n    raise NotImplementedError(" in chapter
+    assert "def honest_loss" in chapter  # the rest of the cell stays
     for path in (handout / "chapters").glob("*.py"):
         ast.parse(path.read_text(), filename=str(path))  # still a valid chapter
 

@@ -55,6 +55,9 @@ NEVER_COPIED = ("__pycache__", "*.pyc", "*.egg-info", ".generated.json", "result
 # solution word for word are found by the scanner, not listed here.
 CHAPTER_ANSWERS = {"forward_by_hand": "mlp_forward", "backward_by_hand": "mlp_backward"}
 
+# Files of the checkout a chapter reads (chapter 8 quotes the committed Table 1 results).
+CHAPTER_DATA = ("results/table1/results.json",)
+
 MIN_LINE = 12  # a shorter line ("return h", "else:") says nothing about the answer
 # Lines of a solution that are scaffolding the statement itself describes, not the answer:
 # the loop over the (W, b) pairs of `layers` (chapter 1's gradient check loops the same way).
@@ -350,50 +353,57 @@ def _cells(text):
     return cells
 
 
+def _exercise_providing(name):
+    return next(e for e in EXERCISES if any(f == name for _, f in e.functions))
+
+
+def _exercises_named(functions):
+    numbers = sorted({_exercise_providing(f).number for f in functions
+                      if any(f == g for e in EXERCISES for _, g in e.functions)})
+    return " and ".join(f"exercise {n}" for n in numbers) or "an exercise"
+
+
 def student_chapter(text, name, answers):
-    """A chapter for the handout: a first code cell that runs it on the student's
-    functions; every function of ``CHAPTER_ANSWERS`` it defines replaced by the student's
-    own; every cell with a reference solution's line in it left out, with a note."""
+    """A chapter for the handout. A first code cell runs it on the student's functions
+    (``use_my_solutions``). A function of ``CHAPTER_ANSWERS`` becomes the student's own. A
+    function with a line of a reference solution in it keeps its signature, and its body
+    becomes a line that asks the student to write it; any other cell with such a line is
+    left out, with a note."""
+    match = _matcher(answers)
     tree = ast.parse(text, filename=name)
     lines = text.splitlines(keepends=True)
-    for node in sorted((n for n in tree.body if isinstance(n, ast.FunctionDef)
-                        and n.name in CHAPTER_ANSWERS), key=lambda n: -n.lineno):
+    for node in sorted((n for n in tree.body if isinstance(n, ast.FunctionDef)),
+                       key=lambda n: -n.lineno):
         start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-        mine = CHAPTER_ANSWERS[node.name]
-        ex = next(e for e in EXERCISES if any(f == mine for _, f in e.functions))
-        lines[start:node.end_lineno] = [
-            f"# This is exercise {ex.number}: write it in exercises/{ex.filename}; the chapter runs yours.\n",
-            f'{node.name} = student_function("{mine}")\n']
-    cells = _cells("".join(lines))
-    match = _matcher(answers)
+        if node.name in CHAPTER_ANSWERS:
+            ex = _exercise_providing(CHAPTER_ANSWERS[node.name])
+            lines[start:node.end_lineno] = [
+                f"# This is exercise {ex.number}: write it in exercises/{ex.filename}; the "
+                "chapter runs yours.\n",
+                f'{node.name} = student_function("{CHAPTER_ANSWERS[node.name]}")\n']
+            continue
+        shown = [match(line) for line in lines[start:node.end_lineno] if match(line)]
+        if shown:
+            body_start = node.body[0].lineno - 1
+            if isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+                body_start = node.body[0].end_lineno  # keep the docstring
+            indent = " " * node.body[0].col_offset
+            why = (f"{node.name} is left out of the student edition: it shows part of the answer "
+                   f"of {_exercises_named(shown)}; write it yourself (the text above says what "
+                   "it does) to run the cells that use it")
+            lines[body_start:node.end_lineno] = [f"{indent}raise NotImplementedError({why!r})\n"]
     out, first_code = [], True
-    for header, body in cells:
+    for header, body in _cells("".join(lines)):
         shown = [match(line) for line in body.splitlines() if match(line)]
         if shown:
-            out.append(("# %% [markdown]\n", _left_out_note(body, shown)))
+            out.append(("# %% [markdown]\n", "# *A cell is left out of the student edition "
+                        f"here: it shows part of the answer of {_exercises_named(shown)}.*\n\n"))
             continue
         if first_code and header.startswith("# %%") and "[markdown]" not in header:
             out.append(("", USE_MINE_CELL))
             first_code = False
         out.append((header, body))
     return "".join(h + b for h, b in out)
-
-
-def _left_out_note(body, functions):
-    """The markdown that stands where a cell showing an answer was left out."""
-    numbers = sorted({ex.number for ex in EXERCISES for _, f in ex.functions if f in functions})
-    which = " and ".join(f"exercise {n}" for n in numbers) or "an exercise"
-    try:
-        defined = [n.name for n in ast.parse(body).body if isinstance(n, ast.FunctionDef)]
-    except SyntaxError:
-        defined = []
-    note = (f"# *A cell is left out of the student edition here: it shows part of the answer "
-            f"of {which}.")
-    if defined:
-        note += (f" It defined {', '.join(f'`{d}`' for d in defined)}; write "
-                 f"{'it' if len(defined) == 1 else 'them'} yourself (the text above says what "
-                 f"{'it does' if len(defined) == 1 else 'they do'}) to run the cells below.")
-    return note + "*\n\n"
 
 
 def _pyproject(root=ROOT):
@@ -519,6 +529,10 @@ def build_handout(out, force=False, echo=print):
         for chapter in sorted((ROOT / "chapters").glob("ch*.py")):
             (staging / "chapters" / chapter.name).write_text(
                 student_chapter(chapter.read_text(), chapter.name, answers))
+        for rel in CHAPTER_DATA:
+            if (ROOT / rel).is_file():
+                (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(ROOT / rel, staging / rel)
         (staging / "pyproject.toml").write_text(_pyproject())
         (staging / "README.md").write_text(student_readme(deps))
         (staging / ".gitignore").write_text(GITIGNORE)
