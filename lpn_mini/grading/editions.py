@@ -89,16 +89,18 @@ def solution_lines(root=ROOT):
     that would give part of an answer away: a line inside the markers anywhere in
     ``root/lpn_mini``, stripped, at least ``MIN_LINE`` characters, not a comment, and
     whose code (without its comment) is not also a line of the library outside the markers
-    (an input check or a call the library makes elsewhere too). Empty in the student
-    edition, whose marked bodies are the stubs."""
+    (an input check or a call the library makes elsewhere too). The grading package does
+    not count as "outside": an answer line in a check or a fixture maker is a leak, not an
+    excuse. Empty in the student edition, whose marked bodies are the stubs."""
     inside, outside = {}, set()
     for path in _library_files(root):
         text = path.read_text()
         owners = _owners(text, path) if BEGIN in text else {}
-        for number, (line, marked) in enumerate(_marked_lines(text)):
+        grading = "grading" in path.relative_to(root).parts
+        for line, marked in _marked_lines(text):
             if marked:
                 inside.setdefault(line, owners.get(line, "?"))
-            else:
+            elif not grading:
                 outside.add(_code_of(line))
     return {line: name for line, name in inside.items()
             if len(line) >= MIN_LINE and not line.startswith("#") and line not in GENERIC_LINES
@@ -716,6 +718,8 @@ def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
                 result.feedback.append("not graded: the grader ran out of its time "
                                        f"({budget_s} s for all exercises) before this one.")
             else:
+                # At most 120 s, and at most twice an equal share of the time left, so
+                # that one runaway exercise cannot starve those after it.
                 timeout = min(120, left / (len(EXERCISES) - i) * 2, left)
                 result = grade_file(ex, found[ex.number], timeout=timeout,
                                     memory_mb=GRADESCOPE_MEMORY_MB)
