@@ -85,9 +85,10 @@ plt.show()
 # %% [markdown]
 # ## Gradient search against random search
 #
-# The alternative: sample many latents around the starting point and keep the one with the
-# best specification likelihood ("Sample N" in the paper's Table 1). In 8 dimensions
-# random guesses rarely beat a few gradient steps. The paper's leave-one-out scoring
+# The alternative: draw N latents around the mean latent $z'$, $z' + 0.5\,\epsilon$ with
+# $\epsilon \sim N(0, I)$ (the official code's random search; the paper's caption says
+# "samples from the encoder distribution"), and keep the one with the best specification
+# likelihood ("Sample N" in the paper's Table 1). The paper's leave-one-out scoring
 # (`evaluation.evaluate`: every pair predicted from the other three) for both:
 
 # %%
@@ -124,9 +125,10 @@ assert results["Grad 20"]["exact_match"] > results[largest_sample]["exact_match"
 # One model shows the shape of the first claim. The paper's Table 1 asks more: five ways to
 # *train* (mean latents, one gradient step with and without stop-gradient, five steps, five
 # random samples), each scored with every way to *search*. `lpn-mini reproduce table1
-# --jobs 2` trains all five, with 3 seeds each and the same budget of tasks, on the demo's
-# 4 x 4 grids (19 minutes on 2 cores). Its results are committed in `results/table1/`;
-# here we read them rather than spend the 19 minutes again.
+# --jobs 2` trains all five, with 5 seeds each and the same budget of tasks, on the demo's
+# 4 x 4 grids, and scores them on programs held out of training (about half an hour on 2
+# cores). Its results are committed in `results/table1/`; here we read them rather than
+# spend the half hour again.
 
 # %%
 import json
@@ -136,10 +138,10 @@ import lpn_mini
 
 results_dir = Path(lpn_mini.__file__).resolve().parents[1] / "results" / "table1"
 record = json.loads((results_dir / "results.json").read_text())
-table = record["table"]
-print(f"{record['command']}: {len(record['runs'])} runs, {record['wall_seconds']:.0f} s on "
-      f"{record['machine']['cores']} cores ({record['machine']['cpu']})\n")
-print((results_dir / "results.md").read_text().split("Cell accuracy")[0])
+md = (results_dir / "results.md").read_text()
+print(f"{record['command']}: {len(record['runs'])} runs, 5 seeds\n")
+print(md.split("Cell accuracy")[0])
+print(md[md.index("- **1a."):md.index("Claim 1 over")])
 
 fig, ax = plt.subplots(figsize=(7, 4.4))
 ax.imshow(plt.imread(results_dir / "exact_match_vs_steps.png"))
@@ -147,44 +149,45 @@ ax.axis("off")
 plt.show()
 
 # %% [markdown]
-# What the table says about the paper's four claims at this scale (the command computes
-# each verdict from the numbers; the cell below checks that the prose here still matches):
+# Each verdict above is computed by the command from paired per-seed differences: the same
+# seed gives every training row the same initial weights, tasks and evaluation set, so the
+# question is how much each seed changes, with a 95% interval. *Holds* means the interval is
+# above 0, *reverses* below 0, *not resolved at this scale* that it contains 0. What they say
+# (the cell below checks that this prose still matches them):
 #
-# 1. Test-time gradient ascent helps every training method: Grad 20 beats Grad 0 in every
-#    row, by 14 to 37 points. After 20 steps it flattens.
-# 2. Training with one gradient step beats mean training once search is allowed (Grad 100
-#    column), and training with five steps is worst without search and best with it.
-# 3. Gradient search beats random search at test time in every row. In *training*, here,
-#    five random samples did better than one gradient step: with 2 x 2 patterns the latent
-#    space is small enough for a few random proposals. The paper, on 4 x 4 patterns, finds
-#    the opposite.
-# 4. Stop-gradient is cheaper per step, and no worse.
+# 1. Gradient search helps every training method from 0 to 20 steps. From 20 to 100 steps
+#    it does not: exact match falls in three rows and the change is not resolved in the
+#    other two. Best-of-trajectory means the specification likelihood never falls as K
+#    grows, so the latent fits the three given pairs better while the held-out pair gets
+#    worse.
+# 2. Whether training with one gradient step beats mean training at Grad 100 is not
+#    resolved at this scale: the difference is smaller than the seeds' spread.
+# 3. At test time, 20 gradient steps beat 250 random latents in every row. As a *training*
+#    method, one gradient step against five random samples is not resolved.
+# 4. Stop-gradient training is better (by far more than in the paper) and cheaper.
 
 # %%
-em = lambda row, col: table[row][col]["exact_match"]["mean"]
-verdicts = [c["verdict"] for c in record["claims"]]
-assert all(em(r, "Grad 20") - em(r, "Grad 0") > 10 for r in table)                  # claim 1
-assert em("Grad 1", "Grad 100") > em("Grad 0", "Grad 100")                          # claim 2
-assert em("Grad 5", "Grad 0") == min(em(r, "Grad 0") for r in table)
-assert em("Grad 5", "Grad 20") == max(em(r, "Grad 20") for r in table)
-assert all(em(r, "Grad 20") > em(r, "Sample 250") for r in table)                   # claim 3
-assert em("Sample 5", "Grad 100") > em("Grad 1", "Grad 100")
-cost = record["seconds_per_step"]                                                   # claim 4
-assert cost["Grad 1"] < cost["Grad 1, no stop-grad"]
-assert em("Grad 1", "Grad 100") >= em("Grad 1, no stop-grad", "Grad 100")
-print("verdicts:", verdicts)
+verdict = {c["claim"].split(".")[0]: c["verdict"] for c in record["claims"]}
+assert verdict["1a"] == "holds"                                              # claim 1
+assert verdict["1b"].startswith("not resolved")
+assert [c["verdict"] for c in record["claims"][1]["comparisons"]].count("reverses") == 3
+assert verdict["2"].startswith("not resolved")                               # claim 2
+assert verdict["3a"] == "holds" and verdict["3b"].startswith("not resolved")  # claim 3
+assert verdict["4a"] == "holds" and verdict["4b"] == "holds"                  # claim 4
+print(verdict)
 
 # %% [markdown]
 # ## Summary
 # - Algorithm 1 is the training search again, on all specification pairs, followed by one
 #   decode. `infer_latent` and `predict` implement it; `leave_one_out_predict` scores a task
 #   the paper's way.
-# - Search helps: the specification likelihood rises with K, and with it exact match.
-# - Gradient search beats random search by far at equal or smaller cost.
-# - At laptop scale, with 3 seeds, the paper's Table 1 keeps its shape: search helps every
-#   training method, gradient-trained models gain most from it, stop-gradient is cheaper;
-#   the exception is Sample 5 training, which did well on these small patterns
-#   (`results/table1/`, and the README for the out-of-distribution and ARC runs).
+# - Search helps: with best-of-trajectory the specification likelihood never falls as K
+#   grows; exact match on the held-out pair rises with it up to about 20 steps, then falls
+#   a little.
+# - On held-out programs with 5 seeds (`results/table1/`), test-time gradient search beats
+#   random search in every training row and stop-gradient training is better and cheaper;
+#   Grad 1 against mean training, and Grad 1 against Sample 5 as training methods, are not
+#   resolved at this scale (the README has the out-of-distribution and ARC runs).
 #
 # ## Exercises
 # 1. `exercises/ex10_infer_latent.py`.
