@@ -260,3 +260,20 @@ def test_gradescope_gives_nothing_for_re_exports(autograder, tmp_path):
     assert data["score"] == 0
     feedback = next(t for t in data["tests"] if t["name"].startswith("Exercise 03"))["output"]
     assert "imports reparameterize from lpn_mini.latent (line 1) instead of defining it" in feedback
+
+
+def test_gradescope_keeps_to_its_time_and_reports_its_own_failure(solutions, tmp_path):
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    (root / "submission" / "ex01_mlp_forward.py").write_text(
+        (solutions / "ex01_mlp_forward.py").read_text())
+    data = editions.run_gradescope(root, budget_s=0, echo=lambda _: None)
+    _check_format(data)
+    ex01 = [t for t in data["tests"] if t["name"].startswith("Exercise 01")]
+    assert all("not graded: the grader ran out of its time (0 s for all exercises)" in t["output"]
+               for t in ex01)
+    assert data["score"] == 0
+    data = editions.run_gradescope(tmp_path / "elsewhere", echo=lambda _: None)
+    assert data["score"] == 0 and data["tests"] == []
+    assert "the autograder failed" in data["output"] and "submission does not exist" in data["output"]
+    assert json.loads((tmp_path / "elsewhere/results/results.json").read_text()) == data
