@@ -503,7 +503,7 @@ Each starts by putting your functions from `exercises/` in place of the library'
 chapter runs once the exercises it uses are done. `pip install -e ".[docs]"` adds Jupyter
 support; `lpn-mini chapters render` writes them as HTML pages.
 
-Rendering or grading writes `results.json` next to your files; `.gitignore` leaves it out.
+`lpn-mini grade` writes `results.json` next to your files; `.gitignore` leaves it out.
 """
 
 
