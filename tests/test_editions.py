@@ -83,6 +83,8 @@ def test_the_handout_holds_what_a_student_needs_and_nothing_hidden(handout):
     chapter = (handout / "chapters/ch05_leave_one_out.py").read_text()  # most of exercise 8
     assert "def cheating_loss(params, x, y, eps, beta=1e-4):\n    raise NotImplementedError(" in chapter
     assert "def honest_loss" in chapter  # the rest of the cell stays
+    for rel in editions.CHAPTER_DATA:  # what a chapter reads from the checkout goes along
+        assert (handout / rel).is_file() or not (editions.ROOT / rel).is_file()
     for path in (handout / "chapters").glob("*.py"):
         ast.parse(path.read_text(), filename=str(path))  # still a valid chapter
 

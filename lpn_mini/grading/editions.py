@@ -55,8 +55,9 @@ NEVER_COPIED = ("__pycache__", "*.pyc", "*.egg-info", ".generated.json", "result
 # solution word for word are found by the scanner, not listed here.
 CHAPTER_ANSWERS = {"forward_by_hand": "mlp_forward", "backward_by_hand": "mlp_backward"}
 
-# Files of the checkout a chapter reads (chapter 8 quotes the committed Table 1 results).
-CHAPTER_DATA = ("results/table1/results.json",)
+# Files of the checkout a chapter reads (chapter 8 quotes and shows the committed Table 1).
+CHAPTER_DATA = ("results/table1/results.json", "results/table1/results.md",
+                "results/table1/exact_match_vs_steps.png")
 
 MIN_LINE = 12  # a shorter line ("return h", "else:") says nothing about the answer
 # Lines of a solution that are scaffolding the statement itself describes, not the answer:
