@@ -29,7 +29,7 @@ lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
   lpn-mini exercises build               write the student exercises into exercises/
   lpn-mini exercises handout OUT         the student edition: a folder with no solutions
   lpn-mini exercises autograder OUT.zip  the Gradescope autograder
-  lpn-mini grade [exercises/]            grade exercise files with the library's tests
+  lpn-mini grade [exercises/]            grade exercise files with the graded checks
 
 Presets: {presets}. Change any hyperparameter with --set KEY=VALUE (repeatable) or a TOML
 file with --toml; `lpn-mini train --list-keys` prints every key with its value, what it
@@ -158,7 +158,8 @@ def build_parser():
     p.add_argument("--quick", action="store_true",
                    help="shrink the training in each chapter (LPN_MINI_QUICK=1)")
 
-    p = sub.add_parser("grade", help="grade exercise files with the library's own tests")
+    p = sub.add_parser("grade", help="grade exercise files with the graded checks "
+                                          "(lpn_mini/grading/checks/)")
     p.add_argument("path", nargs="?", default="exercises",
                    help="a folder of exercise files, one file, or a folder of student folders "
                         "(default: exercises/)")
