@@ -852,6 +852,10 @@ def _arc_overall(problems, methods):
                 for k in ("top1", "top2", "cell_accuracy", "shape")} for m in methods}
 
 
+ARC_NAMES = {"top1": "top-1 exact", "top2": "top-2 exact", "cell_accuracy": "cell accuracy",
+             "shape": "shape right"}
+
+
 def _write_arc(record, summaries, out_dir, seeds):
     from .plotting import plot_arc_examples, plot_arc_scores
     s0 = summaries[0]  # the per-pair table and the figure of examples: seed 0
@@ -867,7 +871,7 @@ def _write_arc(record, summaries, out_dir, seeds):
     best = max(methods, key=lambda m: overall[m]["cell_accuracy"]["mean"])
     of = lambda m, k: {sd: per[sd][m][k] for sd in per}
     claims = [claim(f"Test-time search helps on ARC ({first} -> {last})",
-                    [compare(f"{k.replace('_', ' ')}: {first} -> {last}", of(last, k), of(first, k))
+                    [compare(f"{ARC_NAMES[k]}: {first} -> {last}", of(last, k), of(first, k))
                      for k in ("cell_accuracy", "top2")]),
               claim(f"LPN's cell accuracy ({best}) beats copying the input",
                     [compare(f"cell accuracy: {best} - copy the input", of(best, "cell_accuracy"),
