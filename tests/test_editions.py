@@ -70,8 +70,15 @@ def test_the_handout_holds_what_a_student_needs_and_nothing_hidden(handout):
     files = {p.relative_to(handout).as_posix() for p in handout.rglob("*") if p.is_file()}
     assert {f"exercises/{ex.filename}" for ex in EXERCISES} <= files
     assert {"README.md", "pyproject.toml", "chapters/ch01_mlp.py", "lpn_mini/grading/grader.py"} <= files
-    assert not any(f.startswith(("tests/", "lpn_mini/grading/fixtures/hidden/")) for f in files)
+    assert not any(f.startswith(("tests/", "lpn_mini/grading/fixtures/hidden/",
+                                 "lpn_mini/grading/fixtures/expected-hidden/")) for f in files)
     assert any(f.startswith("lpn_mini/grading/fixtures/visible/") for f in files)
+    assert any(f.startswith("lpn_mini/grading/fixtures/expected-visible/") for f in files)
+    # The fixture makers (hidden seeds and shapes) stay with the instructor; the handout's
+    # fixtures.py only reads what the checks load.
+    assert "lpn_mini/grading/makers.py" not in files
+    loader = (handout / "lpn_mini/grading/fixtures.py").read_text()
+    assert not any(word in loader for word in ("SEEDS", "SIZES", "hidden=(", "2000", "def make"))
     assert 'EDITION = "student"' in (handout / "lpn_mini/grading/edition.py").read_text()
     assert "[project.optional-dependencies]\ntest = [" in (handout / "pyproject.toml").read_text()
     for ex in EXERCISES:  # the student files are the instructor's, stub for stub
@@ -185,6 +192,7 @@ def autograder(tmp_path_factory):
         names = set(z.namelist())
         assert {"setup.sh", "run_autograder", "requirements.txt", "pyproject.toml"} <= names
         assert any(n.startswith("lpn_mini/grading/fixtures/hidden/") for n in names)
+        assert any(n.startswith("lpn_mini/grading/fixtures/expected-hidden/") for n in names)
         assert z.getinfo("run_autograder").external_attr >> 16 & 0o111
         z.extractall(folder / "source")
     return folder / "source"

@@ -158,3 +158,120 @@ def test_a_memory_hog_gets_the_memory_limit_line_and_zero(tmp_path):
     assert result.points == 0 and result.total > 0
     assert all(line.split(": ", 1)[1].startswith("memory limit: the code ran out of the 2048 MiB")
                for line in result.feedback), result.feedback
+
+
+# A submission that looks for the expected answers wherever a student's code could find
+# them (files under the lpn_mini package, under the folders in its argv and environment,
+# its working folder; the checks' module state) and returns them for the inputs it is given.
+ANSWER_THIEF = """\
+    import glob, json, os, sys, time
+    import numpy as np
+
+    def _arrays(obj):
+        if "array" in obj and "dtype" in obj:
+            return np.array(obj["array"], dtype=obj["dtype"])
+        return obj
+
+    ANSWERS = []
+    roots = []  # the package first, then the working folder, argv and the environment
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        if name == "lpn_mini" and getattr(module, "__file__", None):
+            roots.append(os.path.dirname(os.path.abspath(module.__file__)))
+    roots.append(os.getcwd())
+    for value in [*sys.argv, *os.environ.values()]:
+        for part in value.split(os.pathsep):
+            if os.path.isdir(part) and part not in ("/", "/usr", "/tmp") and "/.venv" not in part:
+                roots.append(part)
+    _stop = time.time() + 5
+    for root in dict.fromkeys(roots):
+        for path in glob.iglob(os.path.join(root, "**", "*.json"), recursive=True):
+            if time.time() > _stop:
+                break
+            if os.path.basename(path) == "reparameterize.json":
+                try:
+                    data = json.load(open(path), object_hook=_arrays)
+                except (OSError, ValueError):
+                    continue
+                for key in ("z", "z32"):
+                    if isinstance(data.get(key), np.ndarray):
+                        ANSWERS.append(data[key])
+
+    def _from_the_checks():
+        compare = sys.modules.get("lpn_mini.grading.checks.compare")
+        for value in vars(compare).values() if compare else ():
+            if isinstance(value, dict) and isinstance(value.get("fx"), dict):
+                for key in ("z", "z32"):
+                    if isinstance(value["fx"].get(key), np.ndarray):
+                        yield value["fx"][key]
+
+    def reparameterize(mu, logvar, eps):
+        mu = np.asarray(mu)
+        for answer in [*_from_the_checks(), *ANSWERS]:
+            if answer.shape == mu.shape and answer.dtype == mu.dtype:
+                return answer.copy()
+        return mu
+    """
+
+GRADE_ONE = """\
+import json, sys
+from lpn_mini.grading.exercises import by_slug
+from lpn_mini.grading.grader import grade_file
+import lpn_mini
+r = grade_file(by_slug("reparameterize"), sys.argv[1], timeout=120)
+print(json.dumps({"points": r.points, "total": r.total, "feedback": r.feedback,
+                  "library": lpn_mini.__file__}))
+"""
+
+
+def _grade_elsewhere(submission, library, expected, cwd):
+    """Grade ``submission`` for exercise 3 in a fresh process that imports ``library``'s
+    lpn_mini and is told (only) that the expected outputs are in ``expected``."""
+    import os
+    import subprocess
+    import sys
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd), "PWD": str(cwd),
+           "MPLBACKEND": "Agg", "PYTHONPATH": str(library), "LPN_MINI_EXPECTED": str(expected)}
+    out = subprocess.run([sys.executable, "-c", GRADE_ONE, str(submission)], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_child_never_has_the_expected_answers(tmp_path):
+    """The grading child runs the student's code on the inputs only: with the expected
+    outputs kept where only the grader was told to look (here a copy of lpn_mini without
+    them, and $LPN_MINI_EXPECTED, which the child's environment does not carry), a file
+    that hunts for them finds nothing and scores 0, while the reference still scores full
+    marks. In the checkout, where the expected files sit in the package, the same file
+    does find them and scores: what a determined student with the grader's rights can do
+    (exercises/README.md: grade in a container)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import lpn_mini
+    from lpn_mini.grading.fixtures import FOLDER
+    library = tmp_path / "lib"
+    shutil.copytree(Path(lpn_mini.__file__).parent, library / "lpn_mini",
+                    ignore=shutil.ignore_patterns("__pycache__", "expected-*"))
+    expected = Path(tempfile.mkdtemp(prefix="expected-", dir="/tmp"))
+    try:
+        for folder in Path(FOLDER).glob("expected-*"):
+            shutil.copytree(folder, expected / folder.name)
+        assert not list((library / "lpn_mini").rglob("expected-*"))
+        (tmp_path / "thief").mkdir()
+        (tmp_path / "reference").mkdir()
+        thief = write(tmp_path / "thief", REPARAMETERIZE, ANSWER_THIEF)
+        reference = write(tmp_path / "reference", REPARAMETERIZE,
+                          render(REPARAMETERIZE, solutions=True))
+        stolen = _grade_elsewhere(thief, library, expected, tmp_path)
+        assert stolen["library"].startswith(str(library))
+        assert stolen["total"] > 0 and stolen["points"] == 0, stolen
+        honest = _grade_elsewhere(reference, library, expected, tmp_path)
+        assert honest["points"] == 10, honest  # the child needs no expected values
+    finally:
+        shutil.rmtree(expected)
+    # The control: where the expected files are in its reach, the thief does score.
+    found = grade_file(REPARAMETERIZE, thief, timeout=120)
+    assert found.points > 0, found.feedback

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lpn_mini.grading import fixtures
+from lpn_mini.grading import fixtures, makers
 from lpn_mini.grading.checks.compare import CheckFailed, close, close_tree, unchanged
 from lpn_mini.grading.exercises import EXERCISES
 from lpn_mini.grading.grader import CHECKS_DIR, check_file
@@ -29,17 +29,18 @@ def leaves(tree, path=""):
         yield path, tree
 
 
-@pytest.mark.parametrize("visibility", fixtures.VISIBILITIES)
+@pytest.mark.parametrize("visibility", makers.VISIBILITIES)
 @pytest.mark.parametrize("slug", [ex.slug for ex in EXERCISES])
 def test_committed_fixtures_agree_with_the_library(slug, visibility):
     """Regenerating the fixtures from the library's reference functions gives what is
     committed, to rounding (another machine's kernels may round differently); a changed
     reference solution must come with regenerated fixtures."""
-    made, stored = fixtures.make(slug, visibility), fixtures.load(slug, visibility)
+    made = makers.make(slug, visibility)
+    stored = fixtures.load(slug, visibility, with_expected=True)
     made_leaves, stored_leaves = list(leaves(made)), list(leaves(stored))
     assert [p for p, _ in made_leaves] == [p for p, _ in stored_leaves], (
         f"the {visibility} fixtures of {slug} have another structure than the library makes: "
-        "run `python -m lpn_mini.grading.fixtures`.")
+        "run `python -m lpn_mini.grading.makers`.")
     for (path, want), (_, got) in zip(made_leaves, stored_leaves):
         if isinstance(want, np.ndarray) and want.dtype.kind == "f":
             assert_agree_to_rounding(got, want, f"{visibility}/{slug}{path}", ulps=1000)
@@ -49,7 +50,7 @@ def test_committed_fixtures_agree_with_the_library(slug, visibility):
 
 @pytest.mark.parametrize("slug", [ex.slug for ex in EXERCISES])
 def test_hidden_fixtures_use_other_inputs_than_the_visible(slug):
-    visible, hidden = fixtures.load(slug, "visible"), fixtures.load(slug, "hidden")
+    visible, hidden = (fixtures.load(slug, v, with_expected=True) for v in ("visible", "hidden"))
     shapes = lambda t: [np.shape(v) for _, v in leaves(t) if isinstance(v, np.ndarray)]
     assert shapes(visible) != shapes(hidden)
 

@@ -44,8 +44,11 @@ ROOT = Path(__file__).resolve().parents[2]       # the checkout: lpn_mini/, chap
 LIBRARY = ROOT / "lpn_mini"
 
 # What of lpn_mini/ the student edition leaves out, as the checks' rule says
-# (lpn_mini/grading/checks/__init__.py): the hidden fixtures. Nothing else is hidden.
-HIDDEN = ("lpn_mini/grading/fixtures/hidden",)
+# (lpn_mini/grading/checks/__init__.py): the hidden fixtures (their inputs and their expected
+# outputs) and the fixture makers (makers.py: the hidden seeds and shapes). The handout's
+# fixtures.py only reads the inputs (and the grader the visible expected outputs).
+HIDDEN = ("lpn_mini/grading/fixtures/hidden", "lpn_mini/grading/fixtures/expected-hidden",
+          "lpn_mini/grading/makers.py")
 NEVER_COPIED = ("__pycache__", "*.pyc", "*.egg-info", ".generated.json", "results.json",
                 "summary.json")
 
@@ -444,7 +447,7 @@ lpn-mini = "lpn_mini.cli:main"
 include = ["lpn_mini*"]
 
 [tool.setuptools.package-data]
-"lpn_mini.grading" = ["fixtures/visible/*.json"]
+"lpn_mini.grading" = ["fixtures/visible/*.json", "fixtures/expected-visible/*.json"]
 '''
 
 

@@ -1,68 +1,45 @@
-"""The reference numbers the graded checks compare with, made once from the library.
+"""Reading the graded checks' stored numbers (``makers.py``, instructor's edition only,
+writes them).
 
-The checks in ``lpn_mini/grading/checks/`` never run code that computes an answer: they
-call the student's function on stored inputs and compare what comes back with stored
-outputs and stored gradients. This module makes those numbers with the library's own
-(reference) functions and writes them as JSON, one file per exercise, under
-``fixtures/visible/`` (the inputs and answers students may see) and ``fixtures/hidden/``
-(other seeds and other shapes, kept for the instructor's grading).
+Each exercise's numbers come in two files per set (``visible``, and ``hidden`` in the
+instructor's edition):
 
-    python -m lpn_mini.grading.fixtures            # rewrite both sets in place
+- ``fixtures/<set>/SLUG.json``: the **inputs** the checks call the student's function on.
+  The grading child (the process that runs the student's code) loads these only; where an
+  expected output belongs, they hold a placeholder (``compare.Expected``) with the output's
+  place, shape and dtype, never its numbers.
+- ``fixtures/expected-<set>/SLUG.json``: the **expected outputs**, one entry per array, by
+  place. Only the grader's own process loads them (``load_expected``); it compares what the
+  child sent back with them. The grader is told where they are (``expected_folder``), and
+  the child is not.
 
-Regenerate after changing a reference solution or a fixture below; ``tests/test_grading_checks.py``
-fails when the committed files no longer agree (to rounding) with what the library makes.
-Only the instructor's edition can regenerate them: in the student edition the reference
-bodies are stubs.
-
-Every gradient is that of ``sum(r * f(...))`` for a stored random cotangent ``r`` (the
-scalar itself where f is a scalar), with respect to every differentiable argument.
-Values are chosen so that plausible wrong formulas cannot coincide with the right one:
-logvar away from 0 (so exp(logvar) and exp(logvar / 2) differ), means far from 0, masks
-with unequal weights, non-default Adam hyperparameters, a weight decay where coupled L2
-and decoupled decay differ, a search whose best latent is not its last.
+JSON with arrays: an array is {"array": nested lists, "dtype": ...}, a tuple {"tuple": [...]}.
+Python writes each float64 as the shortest text that reads back to the same bits, so the
+stored numbers are exact.
 """
+import fnmatch
 import json
 import os
-import sys
 
-import autograd.numpy as np
 import numpy as onp
-from autograd import grad
 
-from lpn_mini import init_params
-from lpn_mini.inference import infer_latent
-from lpn_mini.latent import latent_ascent_step, leave_one_out_mean, reparameterize
-from lpn_mini.losses import grid_log_likelihood, kl_divergence, log_likelihood, log_softmax
-from lpn_mini.mlp import mlp_backward, mlp_forward
-from lpn_mini.optim import adam_update, tree_map
-from lpn_mini.training import training_loss
-
-from .exercises import by_slug
+from .checks.compare import Expected
 
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
-VISIBILITIES = ("visible", "hidden")
-SEEDS = {"visible": 1000, "hidden": 2000}  # + the exercise's number
-# The sizes of each set: the hidden set also differs in shape, so that an answer shaped
-# to the visible inputs does not carry over.
-SIZES = {"visible": dict(B=2, N=3, H=3, W=3, C=4, d=3, hidden=(7, 6)),
-         "hidden": dict(B=3, N=4, H=2, W=3, C=5, d=2, hidden=(5, 8))}
+EXPECTED_ENV = "LPN_MINI_EXPECTED"  # where the grader finds expected-<set>/, if not in FOLDER
 
 
-# ---------------------------------------------------------------------------------------
-# JSON with arrays: an array is {"array": nested lists, "dtype": ...}, a tuple {"tuple": [...]}.
-# Python writes each float64 as the shortest text that reads back to the same bits, so the
-# stored numbers are exact.
-# ---------------------------------------------------------------------------------------
-
-def _encode(value):
+def encode(value):
+    if isinstance(value, Expected):
+        return {"expected": value.path, "shape": list(value.shape), "dtype": value.dtype}
     if isinstance(value, (onp.ndarray, onp.generic)):
         return {"array": onp.asarray(value).tolist(), "dtype": str(onp.asarray(value).dtype)}
     if isinstance(value, tuple):
-        return {"tuple": [_encode(v) for v in value]}
+        return {"tuple": [encode(v) for v in value]}
     if isinstance(value, list):
-        return [_encode(v) for v in value]
+        return [encode(v) for v in value]
     if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
+        return {k: encode(v) for k, v in value.items()}
     return value
 
 
@@ -71,246 +48,82 @@ def _decode(obj):
         return onp.array(obj["array"], dtype=obj["dtype"])
     if "tuple" in obj and len(obj) == 1:
         return tuple(obj["tuple"])
+    if set(obj) == {"expected", "shape", "dtype"}:
+        return Expected(obj["expected"], tuple(obj["shape"]), obj["dtype"])
     return obj
 
 
-def load(slug, visibility, folder=FOLDER):
-    """The stored numbers of one exercise, as a dict of arrays, tuples, lists and options."""
-    path = os.path.join(folder, visibility, f"{slug}.json")
+def _read(path, what):
     try:
         with open(path) as f:
             return json.load(f, object_hook=_decode)
     except FileNotFoundError:
-        raise FileNotFoundError(f"no {visibility} fixtures for {slug} ({path}); the instructor "
-                                "makes them with `python -m lpn_mini.grading.fixtures`.") from None
+        raise FileNotFoundError(f"no {what} ({path}); the instructor makes them with "
+                                "`python -m lpn_mini.grading.makers`.") from None
 
 
-# ---------------------------------------------------------------------------------------
-# Helpers for the makers below.
-# ---------------------------------------------------------------------------------------
-
-def vjp(f, args, r):
-    """The gradient of sum(r * f(args)) with respect to ``args`` (a tuple, list or dict)."""
-    return grad(lambda a: np.sum(r * f(a)))(args)
-
-
-def model(rng, s, dtype=onp.float64):
-    """A small random model with non-zero biases (every ReLU side is exercised)."""
-    params = init_params(rng, (s["H"], s["W"]), s["C"], s["d"], s["hidden"], dtype=dtype)
-    return tree_map(lambda p: (p + 0.1 * rng.standard_normal(p.shape)).astype(dtype), params)
+def load(slug, visibility, folder=FOLDER, with_expected=False, expected_folder=None):
+    """The stored inputs of one exercise (a dict of arrays, tuples, lists and options),
+    each expected output a placeholder; with ``with_expected``, the expected outputs in
+    their places (run by hand, and in the grader's own process)."""
+    inputs = _read(os.path.join(folder, visibility, f"{slug}.json"),
+                   f"{visibility} fixtures for {slug}")
+    if not with_expected:
+        return inputs
+    return fill(inputs, load_expected(slug, visibility, expected_folder))
 
 
-def grids(rng, s, shape):
-    return rng.integers(0, s["C"], size=shape + (s["H"], s["W"]))
+def expected_folder(folder=None):
+    """Where the expected-<set>/ folders are: ``folder``, else $LPN_MINI_EXPECTED, else the
+    fixtures folder of this package."""
+    return folder or os.environ.get(EXPECTED_ENV) or FOLDER
 
 
-def layers_of(rng, widths, dtype=onp.float64):
-    return [(rng.standard_normal((a, b)).astype(dtype) / onp.sqrt(a),
-             rng.standard_normal(b).astype(dtype)) for a, b in zip(widths[:-1], widths[1:])]
+def load_expected(slug, visibility, folder=None):
+    """The expected outputs of one exercise: {place: array or number}."""
+    return _read(os.path.join(expected_folder(folder), f"expected-{visibility}", f"{slug}.json"),
+                 f"expected {visibility} outputs for {slug}")
 
 
-def f32(tree):
-    return tree_map(lambda a: onp.asarray(a, onp.float32), tree)
+def fill(tree, expected):
+    """``tree`` with each placeholder replaced by its expected value."""
+    if isinstance(tree, Expected):
+        return expected[tree.path]
+    if isinstance(tree, dict):
+        return {k: fill(v, expected) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(fill(v, expected) for v in tree)
+    return tree
 
 
-# ---------------------------------------------------------------------------------------
-# One maker per exercise: (rng, sizes) -> the dict its checks read.
-# ---------------------------------------------------------------------------------------
-
-def make_mlp_forward(rng, s):
-    widths = (5, *s["hidden"], 4)
-    layers, h = layers_of(rng, widths), rng.standard_normal((2, 3, widths[0]))
-    r = rng.standard_normal((2, 3, widths[-1]))
-    dlayers, dh = vjp(lambda a: mlp_forward(*a), (layers, h), r)
-    one = layers_of(rng, (5, 4))
-    l32, h32 = f32(layers), h.astype(onp.float32)
-    return dict(layers=layers, h=h, out=mlp_forward(layers, h), r=r, dlayers=dlayers, dh=dh,
-                one_layer=one, one_out=mlp_forward(one, h),
-                layers32=l32, h32=h32, out32=mlp_forward(l32, h32))
+def _matches(path, patterns):
+    return any(len(p.split("/")) == len(path) and all(fnmatch.fnmatchcase(str(c), q)
+                                                     for c, q in zip(path, p.split("/")))
+               for p in patterns)
 
 
-def make_mlp_backward(rng, s):
-    widths = (5, *s["hidden"], 4)
-    layers, h = layers_of(rng, widths), rng.standard_normal((2, 3, widths[0]))
-    dout = rng.standard_normal((2, 3, widths[-1]))
-    dlayers, dh = mlp_backward(layers, h, dout)
-    one = layers_of(rng, (5, 4))
-    one_dlayers, one_dh = mlp_backward(one, h, dout)
-    l32, h32, d32 = f32(layers), h.astype(onp.float32), dout.astype(onp.float32)
-    dl32, dh32 = mlp_backward(l32, h32, d32)
-    return dict(layers=layers, h=h, dout=dout, dlayers=dlayers, dh=dh, one_layer=one,
-                one_dlayers=one_dlayers, one_dh=one_dh, layers32=l32, h32=h32, dout32=d32,
-                dlayers32=dl32, dh32=dh32)
+def split(data, outputs):
+    """(inputs, expected) of a maker's dict: each entry whose place matches one of
+    ``outputs`` (e.g. "cases/*/loss") becomes placeholders in the inputs, its leaves go to
+    ``expected`` by place."""
+    expected = {}
 
+    def hide(value, path):
+        if isinstance(value, dict):
+            return {k: hide(v, path + (k,)) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(hide(v, path + (i,)) for i, v in enumerate(value))
+        place = "/".join(map(str, path))
+        expected[place] = value
+        return Expected(place, onp.shape(value), str(onp.asarray(value).dtype))
 
-def make_reparameterize(rng, s):
-    shape = (s["B"], s["N"], s["d"])
-    mu = 2.0 + rng.standard_normal(shape)
-    logvar = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)  # |logvar| >= 0.5
-    eps = rng.standard_normal(shape)
-    r = rng.standard_normal(shape)
-    dmu, dlogvar, deps = vjp(lambda a: reparameterize(*a), (mu, logvar, eps), r)
-    m32, l32, e32 = (a.astype(onp.float32) for a in (mu, logvar, eps))
-    return dict(mu=mu, logvar=logvar, eps=eps, z=reparameterize(mu, logvar, eps), r=r, dmu=dmu,
-                dlogvar=dlogvar, deps=deps, mu32=m32, logvar32=l32, eps32=e32,
-                z32=reparameterize(m32, l32, e32))
+    def walk(value, path):
+        if path and _matches(path, outputs):
+            return hide(value, path)
+        if isinstance(value, dict):
+            return {k: walk(v, path + (k,)) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(walk(v, path + (i,)) for i, v in enumerate(value))
+        return value
 
-
-def make_kl_divergence(rng, s):
-    shape = (s["B"], s["N"], s["d"] + 2)
-    mu = 1.0 + rng.standard_normal(shape)
-    logvar = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
-    r = rng.standard_normal(shape[:-1])
-    dmu, dlogvar = vjp(lambda a: kl_divergence(*a), (mu, logvar), r)
-    m32, l32 = mu.astype(onp.float32), logvar.astype(onp.float32)
-    return dict(mu=mu, logvar=logvar, kl=kl_divergence(mu, logvar), r=r, dmu=dmu,
-                dlogvar=dlogvar, mu32=m32, logvar32=l32, kl32=kl_divergence(m32, l32))
-
-
-def make_log_likelihood(rng, s):
-    B, N, H, W, C = s["B"], s["N"], s["H"], s["W"], s["C"]
-    logits = 3.0 * rng.standard_normal((B, H, W, C))
-    r = rng.standard_normal(logits.shape)
-    huge = 1e4 * (1.0 + rng.uniform(size=(2, C)))      # exp(1e4) overflows without the shift
-    y = rng.integers(0, C, size=(B, H, W))
-    out = dict(logits=logits, log_softmax=log_softmax(logits), r=r,
-               dlog_softmax=vjp(log_softmax, logits, r), huge=huge, huge_out=log_softmax(huge),
-               logits32=logits.astype(onp.float32),
-               log_softmax32=log_softmax(logits.astype(onp.float32)), y=y, rb=rng.standard_normal(B))
-    dec = model(rng, s)["decoder"]
-    x, yy, z = grids(rng, s, (B, N)), grids(rng, s, (B, N)), rng.standard_normal((B, N, s["d"]))
-    out.update(decoder=dec, x=x, yy=yy, z=z, rl=rng.standard_normal((B, N)))
-    for reduce in ("sum", "mean"):
-        out[f"grid_{reduce}"] = grid_log_likelihood(logits, y, reduce)
-        out[f"dgrid_{reduce}"] = vjp(lambda a: grid_log_likelihood(a, y, reduce), logits, out["rb"])
-        out[f"ll_{reduce}"] = log_likelihood(dec, x, yy, z, reduce)
-        out[f"dll_{reduce}"] = vjp(lambda a: log_likelihood(a[0], x, yy, a[1], reduce), (dec, z),
-                                   out["rl"])
-    return out
-
-
-def make_leave_one_out_mean(rng, s):
-    z = 1.0 + rng.standard_normal((s["B"], s["N"] + 1, s["d"]))
-    r = rng.standard_normal(z.shape)
-    z2 = rng.standard_normal((s["B"], 2, s["d"]))
-    return dict(z=z, out=leave_one_out_mean(z), r=r, dz=vjp(leave_one_out_mean, z, r), z2=z2,
-                out2=leave_one_out_mean(z2), z32=z.astype(onp.float32),
-                out32=leave_one_out_mean(z.astype(onp.float32)))
-
-
-def make_latent_ascent_step(rng, s):
-    B, N, M, d = s["B"], s["N"], 2, s["d"]
-    dec = model(rng, s)["decoder"]
-    x, y = grids(rng, s, (B, N)), grids(rng, s, (B, N))
-    z = rng.standard_normal((B, M, d))
-    mask = rng.uniform(0.2, 2.0, (M, N))               # unequal weights: not a plain mean
-    r = rng.standard_normal(z.shape)
-    alpha = 0.3
-    out = dict(decoder=dec, x=x, y=y, z=z, mask=mask, alpha=alpha, r=r)
-    for reduce in ("sum", "mean"):
-        out[f"step_{reduce}"] = latent_ascent_step(dec, x, y, z, mask, alpha, reduce=reduce)
-        for sg in (True, False):
-            step = lambda a: latent_ascent_step(a[0], x, y, a[1], mask, alpha, stop_gradient=sg,
-                                                reduce=reduce)
-            out[f"grad_{reduce}_{'sg' if sg else 'nosg'}"] = vjp(step, (dec, z), r)
-    return out
-
-
-def make_training_loss(rng, s):
-    B, N = s["B"], s["N"]
-    params = model(rng, s)
-    x, y = grids(rng, s, (B, N)), grids(rng, s, (B, N))
-    eps = rng.standard_normal((B, N, s["d"]))
-    cases = [dict(num_steps=0, beta=0.0),                                         # reconstruction
-             dict(num_steps=0, beta=1.5),                                         # with the KL
-             dict(num_steps=2, alpha=0.3, beta=0.5),                              # search, sg
-             dict(num_steps=2, alpha=0.3, beta=0.5, stop_gradient=False),
-             dict(num_steps=1, alpha=0.5, beta=0.5, reduce="mean", stop_gradient=False),
-             dict(num_steps=1, alpha=0.5, beta=0.5, reduce="mean")]
-    for case in cases:
-        options = dict(case)
-        f = lambda a: training_loss(a[0], x, y, a[1], **options)
-        case["loss"] = onp.asarray(f((params, eps)))
-        case["dparams"], case["deps"] = vjp(f, (params, eps), 1.0)
-    p32, e32 = f32(params), eps.astype(onp.float32)
-    return dict(params=params, x=x, y=y, eps=eps, cases=cases, params32=p32, eps32=e32,
-                loss32=onp.asarray(training_loss(p32, x, y, e32, num_steps=1, alpha=0.3)))
-
-
-def make_adam_update(rng, s):
-    shapes = {"w": [(3, 4), (4,)], "b": (s["d"] + 2,)}
-    draw = lambda: {"w": [rng.standard_normal(shapes["w"][0]), rng.standard_normal(shapes["w"][1])],
-                    "b": (rng.standard_normal(shapes["b"]),)}
-    params, grads = draw(), tree_map(lambda g: onp.sign(g) * (0.5 + onp.abs(g)), draw())
-    fresh = {"m": tree_map(onp.zeros_like, params), "v": tree_map(onp.zeros_like, params), "t": 0}
-    later = {"m": tree_map(lambda p: 0.3 * p, draw()), "v": tree_map(lambda p: 0.5 * p * p, draw()),
-             "t": 3}
-    # eps = 1e-12 where eps is not what the case is about (|g| >= 0.5): where it sits, inside
-    # or outside the square root, then changes nothing at the checks' tolerance.
-    cases = [dict(name="the first step", state=fresh, lr=0.1, eps=1e-12),
-             dict(name="a later step with beta1 = 0.8, beta2 = 0.99", state=later, lr=0.05,
-                  beta1=0.8, beta2=0.99, eps=1e-12),
-             dict(name="a step with eps = 0.5", state=later, lr=0.05, eps=0.5),
-             dict(name="a step with weight_decay = 0.3", state=later, lr=0.05, eps=1e-12,
-                  weight_decay=0.3)]
-    for case in cases:
-        options = {k: v for k, v in case.items() if k not in ("name", "state")}
-        case["params"], case["new_state"] = adam_update(params, grads, case["state"], **options)
-    p32, g32, s32 = f32(params), f32(grads), {"m": f32(later["m"]), "v": f32(later["v"]), "t": 3}
-    return dict(params=params, grads=grads, cases=cases, params32=p32, grads32=g32, state32=s32,
-                out32=adam_update(p32, g32, s32, 0.05, weight_decay=0.3)[0])
-
-
-def make_infer_latent(rng, s):
-    B, N = s["B"], s["N"]
-    params = model(rng, s)
-    x, y = grids(rng, s, (B, N)), grids(rng, s, (B, N))
-    eps = rng.standard_normal((B, N, s["d"]))
-    cases = [dict(name="eps=None, num_steps=0", eps=None),
-             dict(name="with eps, num_steps=0", eps=eps),
-             dict(name="with eps, num_steps=2, alpha=0.3", eps=eps, num_steps=2, alpha=0.3),
-             dict(name="best_of_trajectory=True", eps=eps, num_steps=3, alpha=4.0,
-                  best_of_trajectory=True)]
-    for case in cases:
-        options = {k: v for k, v in case.items() if k not in ("name", "eps")}
-        case["z"] = infer_latent(params, x, y, case["eps"], **options)
-    best, last = cases[-1]["z"], infer_latent(params, x, y, eps, num_steps=3, alpha=4.0)
-    assert onp.abs(best - last).max() > 1e-3, "choose a search whose best latent is not its last"
-    r = rng.standard_normal((B, s["d"]))
-    f = lambda a: infer_latent(a[0], x, y, a[1], num_steps=1, alpha=0.3)
-    dparams, deps = vjp(f, (params, eps), r)
-    p32, e32 = f32(params), eps.astype(onp.float32)
-    return dict(params=params, x=x, y=y, eps=eps, cases=cases, r=r, dparams=dparams, deps=deps,
-                params32=p32, eps32=e32, z32=infer_latent(p32, x, y, e32, num_steps=2, alpha=0.3))
-
-
-MAKERS = {"mlp_forward": make_mlp_forward, "mlp_backward": make_mlp_backward,
-          "reparameterize": make_reparameterize, "kl_divergence": make_kl_divergence,
-          "log_likelihood": make_log_likelihood, "leave_one_out_mean": make_leave_one_out_mean,
-          "latent_ascent_step": make_latent_ascent_step, "training_loss": make_training_loss,
-          "adam_update": make_adam_update, "infer_latent": make_infer_latent}
-
-
-def make(slug, visibility):
-    """The fixture dict of one exercise and visibility, computed now from the library."""
-    rng = onp.random.default_rng(SEEDS[visibility] + by_slug(slug).number)
-    return MAKERS[slug](rng, SIZES[visibility])
-
-
-def write_fixtures(folder=FOLDER, which=VISIBILITIES, slugs=None):
-    """Compute and write every fixture file; return the paths written."""
-    paths = []
-    for visibility in which:
-        os.makedirs(os.path.join(folder, visibility), exist_ok=True)
-        for slug in slugs or MAKERS:
-            path = os.path.join(folder, visibility, f"{slug}.json")
-            with open(path, "w") as f:
-                json.dump(_encode(make(slug, visibility)), f, separators=(",", ":"))
-                f.write("\n")
-            paths.append(path)
-    return paths
-
-
-if __name__ == "__main__":
-    for written in write_fixtures(sys.argv[1] if len(sys.argv) > 1 else FOLDER):
-        print("wrote", written)
+    return walk(data, ()), expected

@@ -15,6 +15,14 @@ sandbox (exercises/README.md shows how to grade in a container):
   ``def`` in the file (checked here, with ``ast``) and the loaded function's code must come
   from the file (checked in the child); the library's own function raises while the
   student's code runs;
+- the child never has the expected outputs: its fixtures are the inputs, with a
+  placeholder (place, shape, dtype) where each expected output belongs (``fixtures.py``).
+  It sends back, per check, what the student's function gave (values and gradients as
+  float64 lists with shape and dtype) and the outcome of the checks that need no
+  reference; this process loads the expected outputs (before the child starts, from a
+  folder the child is not told about: not on its command line, not in its environment),
+  replays each comparison (``compare.replay``: the same feedback lines), and a check
+  passes only if every comparison it recorded does and it recorded at least one;
 - the child never sees where the report goes: it sends its per-test outcomes back over a
   pipe, each message led by a random token written on its stdin, and this process checks
   the token, computes the points and writes every report after the last child has ended;
@@ -37,13 +45,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import edition
+from . import edition, fixtures
+from .checks.compare import replay
 from .exercises import EXERCISES, POINTS, by_slug
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 MEMORY_MB = 4096       # address space per exercise; the reference solutions pass with 1024
 OUTPUT_TAIL = 64 * 1024  # bytes of the child's output kept (the last ones)
-MESSAGES_MAX = 1 << 20   # bytes of results a child may send
+MESSAGES_MAX = 16 << 20  # bytes of results a child may send (what its functions gave)
+NOTHING_COMPARED = ("this check compared nothing with the reference numbers (did the code "
+                    "change the checks?); it earns no points.")
 
 
 @dataclass
@@ -214,14 +225,67 @@ def _valid_message(data, token):
                 isinstance(t, dict) and isinstance(t.get("test"), str)
                 and isinstance(t.get("passed"), bool) and isinstance(t.get("message"), str)
                 and t.get("visibility") in ("visible", "hidden")
-                and isinstance(t.get("uses"), list) for t in tests):
+                and isinstance(t.get("uses"), list)
+                and isinstance(t.get("records", []), list) for t in tests):
             return message
     return None
 
 
-def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=None):
+def load_references(exercise, sets, expected_dir=None):
+    """{visibility: (expected outputs, full fixture dict)} for ``exercise``, read in this
+    process only."""
+    out = {}
+    for v in sets:
+        expected = fixtures.load_expected(exercise.slug, v, expected_dir)
+        out[v] = (expected, fixtures.fill(fixtures.load(exercise.slug, v), expected))
+    return out
+
+
+def judge(test, references):
+    """``test`` (a child's result) with its recorded comparisons replayed against the
+    expected outputs: the first failing one is its feedback line; a check that passed in
+    the child but compared nothing with a reference fails."""
+    if test["visibility"] not in references:
+        return {**test, "passed": False, "message": "not a check of this edition."}
+    expected, fx = references[test["visibility"]]
+    records = test.get("records", [])
+    for record in records:
+        line = (replay(record, expected, fx) if isinstance(record, dict) else
+                "the grader could not read what this check recorded; it earns no points.")
+        if line:
+            return {**test, "passed": False, "message": line}
+    if test["passed"] and not records:
+        return {**test, "passed": False, "message": NOTHING_COMPARED}
+    return test
+
+
+def expected_tests(exercise, sets):
+    """The ids of the checks that grade ``exercise``: each test function of its check file,
+    once per set (``test_sample[visible]``, ...)."""
+    tree = ast.parse(check_file(exercise).read_text())
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
+             and n.name.startswith("test_")]
+    return [f"{name}[{v}]" for name in names for v in sets]
+
+
+def _complete(tests, exercise, sets):
+    """The child's results, one per expected check (the first it sent for each id); a check
+    it did not report fails."""
+    sent = {}
+    for t in tests:
+        sent.setdefault(t["test"], t)
+    return [sent.get(i) or {"test": i, "passed": False, "visibility": i[:-1].rpartition("[")[2],
+                            "message": "the grader got no result for this check.", "uses": [],
+                            "records": []}
+            for i in expected_tests(exercise, sets)]
+
+
+def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=None,
+               expected_dir=None):
     """Grade one student file for one exercise (in the student edition, with the student's
-    other files in the same folder for the functions of other exercises it relies on)."""
+    other files in the same folder for the functions of other exercises it relies on).
+    ``expected_dir``: where the expected-<set>/ folders are (else $LPN_MINI_EXPECTED, else
+    the package's fixtures folder)."""
     which = edition_name or edition.EDITION
     result = ExerciseResult(exercise.number, exercise.slug, exercise.title, 0.0, POINTS)
     if not os.path.exists(path):
@@ -231,13 +295,17 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
     if refused:
         result.feedback.append(refused)
         return result
+    references = load_references(exercise, visibilities(which), expected_dir)  # before the child
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pytest", str(check_file(exercise)), "-q", "-s", "--tb=no",
                "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin", "--rootdir", str(CHECKS_DIR),
                "--exercise", exercise.slug, "--submission", str(Path(path).resolve()),
                "--edition", which]
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        # Nothing in the child's environment says where the expected outputs are: not the
+        # variable that tells this process, not the folder the grader was started in.
+        env = {k: v for k, v in os.environ.items() if k not in (fixtures.EXPECTED_ENV, "OLDPWD")}
+        env.update(MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", PWD=tmp)
         for threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(threads, "1")  # fewer BLAS buffers under the memory limit
         messages, tail, printed, timed_out, code = run_child(cmd, token, timeout, memory_mb,
@@ -263,7 +331,8 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
         result.feedback.append(data["import_error"])
         return result
     result.tests = [{k: t[k] for k in ("test", "passed", "visibility", "message", "uses")}
-                    for t in data["tests"]]
+                    for t in (judge(t, references) for t in
+                              _complete(data["tests"], exercise, visibilities(which)))]
     result.total = len(result.tests)
     result.passed = sum(t["passed"] for t in result.tests)
     result.points = round(POINTS * result.passed / max(result.total, 1), 2)

@@ -4,10 +4,14 @@ Loaded only by the grader (``pytest -p lpn_mini.grading.plugin CHECK_FILE --exer
 --submission FILE --grading-fd FD --edition EDITION``), in a process of its own that runs
 the student's code. It imports the student's file, makes the library's own functions for
 the exercise raise (so that the student's code cannot call them), puts the student's
-functions in place of the library's everywhere the library refers to them, and sends one
-line of feedback per check back to the grader over the pipe FD, each message led by the
-token the grader wrote on stdin. This process never writes a report or a score: the grader
-checks the token and writes them itself. Without ``--exercise`` it does nothing.
+functions in place of the library's everywhere the library refers to them, and sends, per
+check, its outcome here and what it recorded (``compare.RECORDS``: what the student's
+function gave where the check compares with an expected output) back to the grader over
+the pipe FD, each message led by the token the grader wrote on stdin. This process never
+has the expected outputs (its fixtures are the inputs, with placeholders), and never
+writes a report or a score: the grader checks the token, compares what came back with the
+expected outputs it alone loads, and writes them itself. Without ``--exercise`` it does
+nothing.
 
 In the student edition the library's solution bodies are stubs, so the functions of the
 *other* exercises that this one relies on come from the student's other files in the same
@@ -24,7 +28,7 @@ import traceback
 
 import pytest
 
-from .checks.compare import CheckFailed
+from .checks.compare import RECORDS, CheckFailed
 from .exercises import EXERCISES, by_slug
 
 _state = {"results": [], "send": None, "used": set(), "files": set()}
@@ -235,6 +239,7 @@ def _visibility(item):
 def pytest_runtest_makereport(item, call):
     if call.when == "setup":
         _state["used"] = set()
+        del RECORDS[:]
     outcome = yield
     if _state["send"] is None:
         return
@@ -243,7 +248,7 @@ def pytest_runtest_makereport(item, call):
         message = _one_line(call.excinfo.value) if call.excinfo else ""
         _state["results"].append({"test": item.name, "passed": report.passed, "message": message,
                                   "visibility": _visibility(item),
-                                  "uses": sorted(_state["used"])})
+                                  "uses": sorted(_state["used"]), "records": list(RECORDS)})
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -2,7 +2,20 @@
 
 A failed comparison raises ``CheckFailed`` whose text is the whole feedback line: the
 quantity, expected vs got (with as many digits as it takes to see them differ), the
-relative error, and the check's hint. The grader's plugin sends that line as it is.
+relative error, and the check's hint.
+
+While grading, the process that runs the student's code never has the expected outputs:
+its fixtures hold an ``Expected`` placeholder (place, shape, dtype) where each one belongs.
+A comparison with a placeholder checks what needs no reference (an array of numbers of
+the right shape) and records what the student's function gave (``RECORDS``: the values as
+float64 lists with their shape and dtype, the quantity's name, the hint); the grader's own
+process replays each record with the same ``close`` against the expected values it alone
+loads (``replay``), and the first one that fails is the check's feedback line. Run by hand
+(the instructor's edition, ``pytest lpn_mini/grading/checks``), the fixtures hold the
+expected values and every comparison happens at once.
+
+A hint is a string, or a function ``hint(got, want, fx)`` of this module's check files
+(called only when the comparison fails, in the process that has ``want``).
 """
 import copy
 import importlib
@@ -16,6 +29,51 @@ from ..exercises import by_slug
 
 class CheckFailed(AssertionError):
     """One line of feedback for the student (raised by the helpers below)."""
+
+
+class Expected:
+    """The place of an expected output the grading child does not have, with its shape and
+    dtype (no values); ``a - b`` of two is the difference of their values."""
+
+    def __init__(self, path, shape, dtype, minus=None):
+        self.path, self.shape, self.dtype, self.minus = path, tuple(shape), dtype, minus
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __sub__(self, other):
+        if not isinstance(other, Expected) or self.minus or other.minus:
+            return NotImplemented
+        return Expected(self.path, self.shape, self.dtype, minus=other.path)
+
+    def __repr__(self):
+        return f"<expected {self.path}: not available while the student's code runs>"
+
+
+RECORDS = []              # the comparisons with placeholders that the grader replays
+STATE = {"fx": None}      # the current test's fixture dict (for hint functions)
+
+
+def _hint_text(hint, got, want):
+    if not callable(hint):
+        return hint
+    try:
+        return hint(got, want, STATE["fx"])
+    except Exception:
+        return ""
+
+
+def _hint_name(hint):
+    if callable(hint):
+        return f"{hint.__module__}:{hint.__qualname__}"
+    return None
+
+
+def got_record(got):
+    """What the child sends of an array it got: float64 values, shape, dtype."""
+    return {"values": got.astype(onp.float64).ravel().tolist(), "shape": list(got.shape),
+            "dtype": str(got.dtype)}
 
 
 def function(slug, name=None):
@@ -62,14 +120,28 @@ def same_shape(got, want, what, hint=""):
 
 def close(got, want, what, hint="", rtol=1e-7, atol=1e-12, dtype=True):
     """``got`` must equal the stored ``want`` to ``rtol``: same shape, same dtype (unless
-    ``dtype`` is False), finite where ``want`` is, within tolerance everywhere."""
+    ``dtype`` is False), finite where ``want`` is, within tolerance everywhere. With a
+    placeholder ``want`` (while grading), the shape is checked here and the rest recorded
+    for the grader."""
+    if isinstance(want, Expected):
+        got_array = same_shape(got, want, what, _hint_text(hint, got, want))
+        if not onp.issubdtype(got_array.dtype, onp.number):
+            fail(what, f"expected numbers, got an array of {got_array.dtype}.",
+                 _hint_text(hint, got, want))
+        RECORDS.append({"kind": "close", "path": want.path, "minus": want.minus,
+                        "got": got_record(got_array), "what": what,
+                        "hint": None if callable(hint) else hint, "hint_fn": _hint_name(hint),
+                        "rtol": rtol, "atol": atol, "dtype": bool(dtype)})
+        return
+    raw = got
     want = onp.asarray(want)
-    got = same_shape(got, want, what, hint)
+    text = lambda: _hint_text(hint, raw, want)
+    got = same_shape(got, want, what, text())
     if not onp.issubdtype(got.dtype, onp.number):
-        fail(what, f"expected numbers, got an array of {got.dtype}.", hint)
+        fail(what, f"expected numbers, got an array of {got.dtype}.", text())
     if dtype and got.dtype != want.dtype:
         fail(what, f"expected {want.dtype}, got {got.dtype} (a {want.dtype} input must give "
-             f"{want.dtype} out: is a constant or a new array made in float64?).", hint)
+             f"{want.dtype} out: is a constant or a new array made in float64?).", text())
     g, w = got.astype(onp.float64), want.astype(onp.float64)
     bad = ~onp.isclose(g, w, rtol=rtol, atol=atol) | (onp.isfinite(w) & ~onp.isfinite(g))
     if not bad.any():
@@ -83,7 +155,71 @@ def close(got, want, what, hint="", rtol=1e-7, atol=1e-12, dtype=True):
     digits = _digits(wv, gv)
     count = "" if w.size == 1 else f"; {int(bad.sum())} of {w.size} entries are off"
     fail(what, f"expected {wv:.{digits}g}, got {gv:.{digits}g}{_index(worst, w.shape)} "
-         f"(relative error {rel:.1e}{count}).", hint)
+         f"(relative error {rel:.1e}{count}).", text())
+
+
+def same(got, want, what, hint=""):
+    """``got`` must be exactly ``want`` (a count, a step number)."""
+    if isinstance(want, Expected):
+        plain = got.item() if isinstance(got, onp.generic) else got
+        plain = plain if type(plain) in (int, float, bool) else None
+        RECORDS.append({"kind": "same", "path": want.path, "got": plain, "got_repr": repr(got)[:200],
+                        "what": what, "hint": hint})
+        return
+    if got != want:
+        fail(what, f"expected {want}, got {got!r}.", hint)
+
+
+def _resolve(record, expected, key="path"):
+    value = expected[record[key]]
+    if record.get("minus") and key == "path":
+        value = onp.asarray(value) - onp.asarray(_resolve(record, expected, "minus"))
+    return value
+
+
+def _got_array(got):
+    dtype = onp.dtype(got["dtype"])
+    if dtype.kind not in "biufc" or not all(isinstance(n, int) and n >= 0 for n in got["shape"]):
+        raise ValueError("not an array of numbers")
+    values = onp.array(got["values"], dtype=onp.float64)
+    if values.ndim != 1 or values.size != int(onp.prod(got["shape"], dtype=onp.int64)):
+        raise ValueError("values and shape disagree")
+    return values.reshape(got["shape"]).astype(dtype)
+
+
+def _hint_function(name):
+    """A hint function named in a record: only one of the check files'."""
+    import importlib
+    module, _, qualname = str(name).partition(":")
+    if not module.startswith(__name__.rpartition(".")[0] + ".test_ex") or "." in qualname:
+        raise ValueError(f"no hint function {name}")
+    return getattr(importlib.import_module(module), qualname)
+
+
+def replay(record, expected, fx):
+    """In the grader's process: the feedback line of one recorded comparison, replayed
+    against the ``expected`` values (``fx``: the full fixture dict, for hint functions);
+    None if it passes."""
+    STATE["fx"] = fx
+    try:
+        want = _resolve(record, expected)
+        if record["kind"] == "close":
+            hint = _hint_function(record["hint_fn"]) if record.get("hint_fn") else record["hint"]
+            close(_got_array(record["got"]), want, str(record["what"]), hint or "",
+                  rtol=float(record["rtol"]), atol=float(record["atol"]),
+                  dtype=bool(record["dtype"]))
+        elif record["kind"] == "same":
+            got = record["got"]
+            if not (type(got) in (int, float, bool) and got == want):
+                fail(str(record["what"]), f"expected {want}, got {str(record['got_repr'])}.",
+                     str(record["hint"] or ""))
+        else:
+            raise ValueError("unknown kind")
+    except CheckFailed as e:
+        return str(e)
+    except Exception:
+        return "the grader could not read what this check recorded; it earns no points."
+    return None
 
 
 def close_tree(got, want, what, hint="", **tolerance):

@@ -1,5 +1,5 @@
 """Exercise 9: adam_update, one case per thing that can go wrong."""
-from .compare import close_tree, copies, fail, function, unchanged
+from .compare import close_tree, copies, fail, function, same, unchanged
 
 SLUG = "adam_update"
 HINTS = {
@@ -30,9 +30,8 @@ def test_new_state(fx):
         if set(state) != {"m", "v", "t"}:
             fail(f"the new state for {case['name']}", f"has keys {sorted(state)}, expected "
                  "['m', 't', 'v'].")
-        if state["t"] != case["new_state"]["t"]:
-            fail(f"t after {case['name']}", f"expected {case['new_state']['t']}, got "
-                 f"{state['t']!r}.", "each step counts one more: t + 1.")
+        same(state["t"], case["new_state"]["t"], f"t after {case['name']}",
+             "each step counts one more: t + 1.")
         close_tree(state["m"], case["new_state"]["m"], f"m after {case['name']}:",
                    "m is the running average beta1 m + (1 - beta1) g, before bias correction.")
         close_tree(state["v"], case["new_state"]["v"], f"v after {case['name']}:",
