@@ -275,3 +275,42 @@ def test_the_child_never_has_the_expected_answers(tmp_path):
     # The control: where the expected files are in its reach, the thief does score.
     found = grade_file(REPARAMETERIZE, thief, timeout=120)
     assert found.points > 0, found.feedback
+
+
+# Code that tampers with the checks in the child: it loosens every default tolerance, or
+# makes the comparisons of gradients record nothing. The grader's own process refuses a
+# tolerance no check uses, and a check that leaves out an output the reference compares.
+LOOSENED = """\
+    import sys
+    import autograd.numpy as np
+    compare = sys.modules["lpn_mini.grading.checks.compare"]
+    compare.close.__defaults__ = ("", 1e9, 1e9, False)
+    def reparameterize(mu, logvar, eps):
+        return mu + eps * np.exp(logvar)          # sigma is exp(logvar / 2)
+    """
+SKIPPED = """\
+    import sys, types
+    import autograd.numpy as np
+    from autograd.tracer import getval
+    compare = sys.modules["lpn_mini.grading.checks.compare"]
+    original = compare.close
+    compare.keep_ = types.FunctionType(original.__code__, original.__globals__, "keep_",
+                                       original.__defaults__)
+    def _skip(got, want, what, hint="", rtol=1e-7, atol=1e-12, dtype=True):
+        if what == "the gradient for logvar":
+            return None
+        return keep_(got, want, what, hint, rtol, atol, dtype)
+    original.__code__ = _skip.__code__
+    def reparameterize(mu, logvar, eps):           # right values, no gradient for logvar
+        return mu + eps * np.exp(getval(logvar) / 2)
+    """
+
+
+def test_tampering_with_the_checks_earns_nothing(tmp_path):
+    loosened = graded(REPARAMETERIZE, tmp_path, LOOSENED, timeout=60)
+    assert loosened.points == 0 and loosened.total > 0, loosened.feedback
+    skipped = graded(REPARAMETERIZE, tmp_path, SKIPPED, timeout=60)
+    failed = [t["test"] for t in skipped.tests if not t["passed"]]
+    assert failed == ["test_gradients_for_mu_logvar_and_eps[visible]",
+                      "test_gradients_for_mu_logvar_and_eps[hidden]"], skipped.feedback
+    assert all("did not compare" in line for line in skipped.feedback), skipped.feedback

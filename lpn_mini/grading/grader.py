@@ -21,8 +21,10 @@ sandbox (exercises/README.md shows how to grade in a container):
   float64 lists with shape and dtype) and the outcome of the checks that need no
   reference; this process loads the expected outputs (before the child starts, from a
   folder the child is not told about: not on its command line, not in its environment),
-  replays each comparison (``compare.replay``: the same feedback lines), and a check
-  passes only if every comparison it recorded does and it recorded at least one;
+  replays each comparison (``compare.replay``: the same feedback lines, with no tolerance
+  looser than the checks' own), and a check passes only if every comparison it recorded
+  does, it recorded at least one, and it compared every output the reference's run of it
+  compares (listed in the expected files by ``makers.write_compared``);
 - the child never sees where the report goes: it sends its per-test outcomes back over a
   pipe, each message led by a random token written on its stdin, and this process checks
   the token, computes the points and writes every report after the last child has ended;
@@ -46,13 +48,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import edition, fixtures
-from .checks.compare import replay
+from .checks.compare import compared, replay
 from .exercises import EXERCISES, POINTS, by_slug
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 MEMORY_MB = 4096       # address space per exercise; the reference solutions pass with 1024
 OUTPUT_TAIL = 64 * 1024  # bytes of the child's output kept (the last ones)
 MESSAGES_MAX = 16 << 20  # bytes of results a child may send (what its functions gave)
+COMPARED = "__compared__"  # in an expected file: {check id: the outputs it compares}
 NOTHING_COMPARED = ("this check compared nothing with the reference numbers (did the code "
                     "change the checks?); it earns no points.")
 
@@ -241,10 +244,12 @@ def load_references(exercise, sets, expected_dir=None):
     return out
 
 
-def judge(test, references):
+def judge(test, references, collect=None):
     """``test`` (a child's result) with its recorded comparisons replayed against the
-    expected outputs: the first failing one is its feedback line; a check that passed in
-    the child but compared nothing with a reference fails."""
+    expected outputs: the first failing one is its feedback line. A check that passed in the
+    child fails if it compared nothing with a reference, or (where the expected file lists
+    what each check compares, ``COMPARED``) left out an output the reference's run compares.
+    ``collect``: a dict that receives, per check, the outputs it compared (``makers``)."""
     if test["visibility"] not in references:
         return {**test, "passed": False, "message": "not a check of this edition."}
     expected, fx = references[test["visibility"]]
@@ -254,8 +259,15 @@ def judge(test, references):
                 "the grader could not read what this check recorded; it earns no points.")
         if line:
             return {**test, "passed": False, "message": line}
+    done = {compared(r) for r in records}
+    if collect is not None:
+        collect[test["test"]] = sorted(done)
     if test["passed"] and not records:
         return {**test, "passed": False, "message": NOTHING_COMPARED}
+    missing = set(expected.get(COMPARED, {}).get(test["test"], ())) - done
+    if test["passed"] and missing and collect is None:
+        return {**test, "passed": False, "message": NOTHING_COMPARED.replace(
+            "compared nothing", f"did not compare {len(missing)} of its quantities")}
     return test
 
 
@@ -281,7 +293,7 @@ def _complete(tests, exercise, sets):
 
 
 def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=None,
-               expected_dir=None):
+               expected_dir=None, collect=None):
     """Grade one student file for one exercise (in the student edition, with the student's
     other files in the same folder for the functions of other exercises it relies on).
     ``expected_dir``: where the expected-<set>/ folders are (else $LPN_MINI_EXPECTED, else
@@ -331,7 +343,7 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
         result.feedback.append(data["import_error"])
         return result
     result.tests = [{k: t[k] for k in ("test", "passed", "visibility", "message", "uses")}
-                    for t in (judge(t, references) for t in
+                    for t in (judge(t, references, collect) for t in
                               _complete(data["tests"], exercise, visibilities(which)))]
     result.total = len(result.tests)
     result.passed = sum(t["passed"] for t in result.tests)

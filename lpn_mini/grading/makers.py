@@ -303,6 +303,37 @@ def write_fixtures(folder=FOLDER, which=VISIBILITIES, slugs=None):
     return paths
 
 
+def write_compared(folder=FOLDER, which=VISIBILITIES, slugs=None):
+    """Grade each reference solution on the fixtures in ``folder`` and store, in each
+    expected file, which outputs each check compares (``grader.COMPARED``): a check that
+    leaves one out (code that tampers with the checks) earns nothing."""
+    import tempfile
+    from pathlib import Path
+
+    from .exercises import render
+    from .grader import COMPARED, grade_file
+    for slug in slugs or MAKERS:
+        exercise = by_slug(slug)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / exercise.filename
+            path.write_text(render(exercise, solutions=True))
+            seen = {}
+            result = grade_file(exercise, path, edition_name="instructor", expected_dir=folder,
+                                collect=seen)
+        assert result.total and result.passed == result.total, (slug, result.feedback)
+        for visibility in which:
+            file = os.path.join(folder, f"expected-{visibility}", f"{slug}.json")
+            with open(file) as f:
+                data = json.load(f)
+            data[COMPARED] = {k: v for k, v in seen.items() if k.endswith(f"[{visibility}]")}
+            with open(file, "w") as f:
+                json.dump(data, f, separators=(",", ":"))
+                f.write("\n")
+
+
 if __name__ == "__main__":
-    for written in write_fixtures(sys.argv[1] if len(sys.argv) > 1 else FOLDER):
+    where = sys.argv[1] if len(sys.argv) > 1 else FOLDER
+    for written in write_fixtures(where):
         print("wrote", written)
+    write_compared(where)
+    print("wrote which outputs each check compares")

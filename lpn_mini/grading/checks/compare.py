@@ -196,18 +196,30 @@ def _hint_function(name):
     return getattr(importlib.import_module(module), qualname)
 
 
+RTOL_MAX, ATOL_MAX = 1e-4, 1e-5  # the loosest tolerances a check uses
+
+
+def compared(record):
+    """The expected output a record compares with (two names for a difference)."""
+    return record["path"] + (" - " + record["minus"] if record.get("minus") else "")
+
+
 def replay(record, expected, fx):
     """In the grader's process: the feedback line of one recorded comparison, replayed
     against the ``expected`` values (``fx``: the full fixture dict, for hint functions);
     None if it passes."""
     STATE["fx"] = fx
     try:
+        if record.get("minus") is not None and record["minus"] == record["path"]:
+            raise ValueError("a difference of an output with itself")
         want = _resolve(record, expected)
         if record["kind"] == "close":
             hint = _hint_function(record["hint_fn"]) if record.get("hint_fn") else record["hint"]
+            rtol, atol = float(record["rtol"]), float(record["atol"])
+            if not (0 <= rtol <= RTOL_MAX and 0 <= atol <= ATOL_MAX):
+                raise ValueError("a tolerance no check uses")
             close(_got_array(record["got"]), want, str(record["what"]), hint or "",
-                  rtol=float(record["rtol"]), atol=float(record["atol"]),
-                  dtype=bool(record["dtype"]))
+                  rtol=rtol, atol=atol, dtype=bool(record["dtype"]))
         elif record["kind"] == "same":
             got = record["got"]
             if not (type(got) in (int, float, bool) and got == want):
