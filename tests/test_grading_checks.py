@@ -127,3 +127,17 @@ def test_a_failed_comparison_is_one_line_with_digits_enough_to_see_the_differenc
     state = {"t": 1}
     assert feedback(unchanged, (state,), ({"t": 0},), ("state",), "adam_update").startswith(
         "state.t: adam_update() changed its input state.t in place. Hint: ")
+
+
+@pytest.mark.parametrize("visibility", makers.VISIBILITIES)
+@pytest.mark.parametrize("slug", [ex.slug for ex in EXERCISES])
+def test_the_inputs_files_hold_no_expected_output(slug, visibility):
+    """What the grading child loads holds a placeholder (no numbers) wherever the maker put
+    an expected output; the numbers are in expected-<set>/ only."""
+    from lpn_mini.grading.checks.compare import Expected
+    inputs, expected = fixtures.load(slug, visibility), fixtures.load_expected(slug, visibility)
+    placeholders = [p for p, v in leaves(inputs) if isinstance(v, Expected)]
+    stored = {k for k in expected if not k.startswith("__")}
+    assert placeholders and len(placeholders) == len(stored)
+    made_inputs, _ = fixtures.split(makers.make(slug, visibility), makers.OUTPUTS[slug])
+    assert [p for p, v in leaves(made_inputs) if isinstance(v, Expected)] == placeholders
