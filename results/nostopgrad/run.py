@@ -49,6 +49,11 @@ def jobs():
     return out
 
 
+def _slug_of(job):
+    """The variant's folder: the run folder's name without its seed."""
+    return os.path.basename(job.run_dir).rsplit("-seed", 1)[0]
+
+
 def gradient_norm(summary):
     params, config = _params_of(summary)
     norms = []
@@ -63,13 +68,16 @@ def gradient_norm(summary):
 
 def main():
     todo = jobs()
-    summaries = {}
-    for key, job in todo.items():
-        where = os.path.join("results", "table1") if key[0].startswith("official") else HERE
-        summaries[key] = committed_run(job, where, needs_checkpoint=True)
+    # Each variant's run records go in a folder of their own (the row label and seed are the
+    # same for every variant); the official runs' are Table 1's.
+    where = {key: os.path.join("results", "table1") if key[0].startswith("official") else
+             os.path.join(HERE, _slug_of(job)) for key, job in todo.items()}
+    summaries = {key: committed_run(job, where[key], needs_checkpoint=True)
+                 for key, job in todo.items()}
     missing = [k for k, s in summaries.items() if s is None]
     done = run_jobs([todo[k] for k in missing], num_workers=2,
-                    on_finished=lambda job, s: write_record(HERE, job, s)) if missing else []
+                    on_finished=lambda job, s: write_record(os.path.join(HERE, _slug_of(job)),
+                                                            job, s)) if missing else []
     summaries.update(zip(missing, done))
     em = {name: {seed: 100 * summaries[name, seed]["results"]["test"]["Grad 100"]["exact_match"]
                  for seed in SEEDS} for name in VARIANTS}
@@ -87,8 +95,9 @@ def main():
     for name in VARIANTS:
         lines.append(f"| {name} | " + " | ".join(f"{em[name][s]:.1f}" for s in SEEDS)
                      + f" | {onp.median(list(norms[name].values())):.2f} |")
-    lines += ["", "Paired against the official run of the same seed (verdicts computed by "
-              "`lpn_mini.stats`):", ""]
+    lines += ["", "Paired against the official run of the same seed, judging \"the variant "
+              "scores higher\" (verdicts computed by `lpn_mini.stats`; 3 seeds, so only large "
+              "effects resolve):", ""]
     verdicts = {}
     for name in list(VARIANTS)[1:]:
         p = paired(em[name], em[official])
