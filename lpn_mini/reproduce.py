@@ -447,16 +447,28 @@ def _grad_columns(summaries, evaluation="test"):
     return [c for c in summaries[0]["results"][evaluation] if c.startswith("Grad ")]
 
 
+def _labels(summaries):
+    """The training rows, in plan order."""
+    return list(dict.fromkeys(s["label"] for s in summaries))
+
+
+def more_steps(summaries, a, b, evaluation="test", where=""):
+    """Per training row, exact match with ``b`` test-time steps against ``a`` (e.g. "Grad 0"
+    -> "Grad 20"), paired by seed."""
+    return [compare(f"{where}{r}: {a} -> {b}", per_seed(summaries, r, b, evaluation),
+                    per_seed(summaries, r, a, evaluation)) for r in _labels(summaries)]
+
+
 def search_steps(summaries, evaluation="test"):
     """Claim 1 over the whole range of K, row by row: each step from one Grad column to the
     next as a paired comparison, and where the row peaks (the column with the highest mean)."""
     grads = _grad_columns(summaries, evaluation)
+    steps = [more_steps(summaries, a, b, evaluation) for a, b in zip(grads, grads[1:])]
     out = {}
-    for label in dict.fromkeys(s["label"] for s in summaries):
-        cells = {c: per_seed(summaries, label, c, evaluation) for c in grads}
-        means = {c: float(onp.mean(list(v.values()))) for c, v in cells.items()}
-        out[label] = dict(peak=max(means, key=means.get), steps=[
-            compare(f"{label}: {a} -> {b}", cells[b], cells[a]) for a, b in zip(grads, grads[1:])])
+    for i, label in enumerate(_labels(summaries)):
+        means = {c: onp.mean(list(per_seed(summaries, label, c, evaluation).values()))
+                 for c in grads}
+        out[label] = dict(peak=max(means, key=means.get), steps=[step[i] for step in steps])
     return out
 
 
@@ -465,16 +477,14 @@ def table1_claims(summaries, evaluation="test"):
     grads = _grad_columns(summaries, evaluation)
     top = grads[-1]
     mid = "Grad 20" if "Grad 20" in grads else grads[-2]
-    labels = list(dict.fromkeys(s["label"] for s in summaries))
+    labels = _labels(summaries)
     em = lambda label, column: per_seed(summaries, label, column, evaluation)
     claims = []
     # 1. Test-time scaling: more gradient steps, higher exact match, up to the largest K.
     claims.append(claim(f"1a. More test-time gradient steps help: {grads[0]} -> {mid}",
-                        [compare(f"{r}: {grads[0]} -> {mid}", em(r, mid), em(r, grads[0]))
-                         for r in labels]))
+                        more_steps(summaries, grads[0], mid, evaluation)))
     claims.append(claim(f"1b. ... and keep helping: {mid} -> {top}",
-                        [compare(f"{r}: {mid} -> {top}", em(r, top), em(r, mid))
-                         for r in labels]))
+                        more_steps(summaries, mid, top, evaluation)))
     # 2. Grad 1 training beats mean training at a high test budget.
     if {"Grad 0", "Grad 1"} <= set(labels):
         claims.append(claim(f"2. Training with Grad 1 beats mean training (Grad 0) at {top}",
@@ -515,7 +525,7 @@ def seen_vs_unseen(summaries, evaluation="test", column=None):
     column = column or _grad_columns(summaries, evaluation)[-1]
     return [compare(f"{r}: seen - unseen at {column}",
                     per_seed(summaries, r, column, seen), per_seed(summaries, r, column, evaluation))
-            for r in dict.fromkeys(s["label"] for s in summaries)]
+            for r in _labels(summaries)]
 
 
 def claims_markdown(claims):
@@ -543,7 +553,7 @@ def ood_claims(summaries):
     """Table 6's claims at every evaluation density, on paired per-seed differences."""
     grads = _grad_columns(summaries, next(iter(OOD_DENSITIES)))
     top, mid = grads[-1], grads[-2]
-    labels = list(dict.fromkeys(s["label"] for s in summaries))
+    labels = _labels(summaries)
     em = lambda label, column, name: per_seed(summaries, label, column, name)
     claims = []
     if {"Grad 0", "Grad 1"} <= set(labels):
@@ -553,13 +563,11 @@ def ood_claims(summaries):
                                      em("Grad 0", top, name)) for name in OOD_DENSITIES]))
     claims.append(claim(f"2. Test-time search recovers accuracy out of distribution "
                         f"({grads[0]} -> {top})",
-                        [compare(f"{name}, trained {r}: {grads[0]} -> {top}", em(r, top, name),
-                                 em(r, grads[0], name))
-                         for name in OOD_DENSITIES for r in labels]))
+                        [c for name in OOD_DENSITIES for c in more_steps(
+                            summaries, grads[0], top, name, where=f"{name}, trained ")]))
     claims.append(claim(f"3. ... and more steps keep helping ({mid} -> {top})",
-                        [compare(f"{name}, trained {r}: {mid} -> {top}", em(r, top, name),
-                                 em(r, mid, name))
-                         for name in OOD_DENSITIES for r in labels]))
+                        [c for name in OOD_DENSITIES for c in more_steps(
+                            summaries, mid, top, name, where=f"{name}, trained ")]))
     return claims
 
 
