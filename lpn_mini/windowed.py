@@ -1,0 +1,216 @@
+"""A second pair of networks for LPN: small MLPs applied to every cell, over a window.
+
+The plain MLP of ``model.py`` reads the whole flattened grid at once, so each of the H x W
+output cells has weights of its own and must learn on its own where a pattern's colour goes.
+Here one MLP is shared by all the cells: cell (r, c) reads the k x k window of one-hot
+colours around it (zeros beyond the border), and the same weights serve every cell. That is
+a convolution, written as an MLP on unfolded windows. What the decoder learns at one place
+it knows at every place.
+
+    decoder p_theta(y | x, z): logits of cell (r, c) = MLP([window_k(x)(r, c), z])
+    encoder q_phi(z | x, y):   f(r, c) = MLP(window_k([x, y])(r, c))           per cell
+                               a_h(r, c) = softmax over cells of (f(r, c) . w_h + b_h)
+                               mu, logvar = MLP([sum_rc a_1(r, c) f(r, c), ...])
+
+The encoder's pooling is attention-like: each of A heads scores every cell and takes the
+softmax-weighted mean of the cells' features, so it can select one cell (on the Pattern
+task, the anchor, whose window holds the whole pattern). A plain mean over cells would add
+up features of windows that see the pattern at every shift, which keeps its colours but
+loses where they are.
+
+Parameter layout (plain dicts of arrays, as autograd and ``optim`` want them)::
+
+    params = {"encoder": {"window": (W (k, k, 2C, h_1), b (h_1,)),
+                          "cell":   [(W, b), ...],         # h_1 -> ... -> h   per cell
+                          "score":  (W (h, A), b (A,)),    # one score per cell per head
+                          "head":   [(W, b), ...]},        # A h -> ... -> 2 d
+              "decoder": {"window": (W (k, k, C, h_1), b (h_1,)),
+                          "z":      W (d, h_1),
+                          "cell":   [(W, b), ...]}}        # h_1 -> ... -> C   per cell
+
+A window layer's W is a convolution kernel: entry (i, j, c) weighs colour c at offset
+(i - k // 2, j - k // 2) from the cell. The window size k and the colours C are read off its
+shape, so the functions below need no settings beside the parameters.
+
+The decoder's first layer reads ``[window(x), z]`` split, as in ``model.py``: the window
+part is computed once per grid, z's once per latent, and they are added by broadcasting.
+"""
+import autograd.numpy as np
+import numpy as onp
+from autograd.tracer import getval
+
+from .backend import array_module, take_range
+from .mlp import dense, init_mlp, mlp_forward, relu
+from .tasks import check_array, check_count, check_finite, check_generator, check_grids
+
+
+def unfold_one_hot(grids, num_colors, k, dtype):
+    """The one-hot k x k window around every cell of some grids of one shape.
+
+    grids: a list of G int grids ``(..., H, W)`` with colours in ``[0, C)``.
+    Returns ``(..., H, W, k * k * G * C)``: entry ``(i, j, g, c)`` (row-major) is 1 where
+    grid g has colour c at offset ``(i - k // 2, j - k // 2)`` from the cell; all of a
+    window's entries beyond the grid's border are 0. Built on plain arrays (grids are
+    constants): a strided view of each cell's neighbours' colours, then a scatter of the ones
+    (several times faster than stacking k * k slices of one-hot grids).
+    """
+    xp = array_module(grids[0])
+    lead, (H, W), p = grids[0].shape[:-2], grids[0].shape[-2:], k // 2
+    G, C = len(grids), num_colors
+    pad = [(0, 0)] * len(lead) + [(p, p), (p, p)]
+    colours = [xp.lib.stride_tricks.sliding_window_view(             # (..., H, W, k, k) views
+        xp.pad(grid, pad, constant_values=-1), (k, k), axis=(-2, -1))  # -1 beyond the border
+        for grid in grids]
+    colours = xp.stack(colours, axis=-1).reshape(-1, k * k, G)          # (cells, k k, G)
+    # Entry (i, j, g, c) of a cell's window sits at ((i k + j) G + g) C + c.
+    offset = (xp.arange(k * k)[:, None] * G + xp.arange(G)) * C         # (k k, G)
+    cell, where = xp.nonzero((colours >= 0).reshape(colours.shape[0], -1))
+    out = xp.zeros((colours.shape[0], k * k * G * C), dtype=dtype)      # (cells, k k G C)
+    out[cell, (offset.reshape(-1) + colours.reshape(colours.shape[0], -1))[cell, where]] = 1
+    return out.reshape(lead + (H, W, -1))
+
+
+def window_layer(layer, grids):
+    """A convolution as a dense layer on unfolded windows: ``unfold_one_hot(grids) @ W + b``.
+
+    layer: ``(W (k, k, G C, h), b (h,))``; grids: G int grids ``(..., H, W)``.
+    Returns ``(..., H, W, h)``.
+    """
+    W, b = layer
+    k, _, gc, h = np.shape(W)
+    hot = unfold_one_hot(grids, gc // len(grids), k, getval(W).dtype)  # (..., H, W, k k G C)
+    return dense(hot, np.reshape(W, (k * k * gc, h)), b)
+
+
+def _window_kernel(rng, k, c_in, h, fan_in, dtype):
+    """``(k, k, c_in, h)`` He-initialised for ``fan_in`` inputs that are non-zero at once."""
+    return (rng.standard_normal((k, k, c_in, h)) * onp.sqrt(2.0 / fan_in)).astype(dtype)
+
+
+def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64, *,
+                window=7, encoder_window=7, heads=4):
+    """Fresh windowed parameters (the layout in the module docstring).
+
+    rng: ``numpy.random.Generator``. grid_shape: ``(H, W)``, checked for the same call as
+    ``model.init_params``; the weights are shared across cells, so they run on any grid
+    size. hidden: widths ``(h_1, ..., h)`` of the per-cell MLPs, e.g. ``(128, 128)``.
+    window, encoder_window: the odd k of the decoder's and the encoder's windows.
+    heads: A, the encoder's attention-pooling heads.
+    """
+    check_generator(rng)
+    if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
+        raise TypeError(f"grid_shape must be a pair (H, W), got {grid_shape!r}; pass e.g. "
+                        "(10, 10).")
+    for value, name, meaning in ((num_colors, "num_colors", "the number C of colours"),
+                                 (latent_dim, "latent_dim", "the latent size d"),
+                                 (heads, "heads", "the encoder's pooling heads")):
+        check_count(value, name, 1, meaning)
+    for value, name in ((window, "window"), (encoder_window, "encoder_window")):
+        check_count(value, name, 1, "the side k of a window")
+        if value % 2 == 0:
+            raise ValueError(f"{name} must be odd (a window centred on its cell), got {value}; "
+                             f"use e.g. {value + 1}.")
+    if not isinstance(hidden, (tuple, list)) or not hidden:
+        raise TypeError(f"hidden must list at least one hidden width, e.g. (128, 128), got "
+                        f"{hidden!r}.")
+    for i, h in enumerate(hidden):
+        check_count(h, f"hidden[{i}]", 1, "a hidden-layer width")
+    C, d, h, A = num_colors, latent_dim, list(hidden), heads
+    ke, kd = encoder_window, window
+    # One-hot windows have k * k non-zero inputs per grid (not k * k * C): He's variance
+    # counts those, so the first layer starts at unit scale like the others.
+    encoder = {"window": (_window_kernel(rng, ke, 2 * C, h[0], 2 * ke * ke, dtype),
+                          onp.zeros(h[0], dtype)),
+               "cell": init_mlp(rng, h, dtype) if len(h) > 1 else [],
+               # Zero scores: every head starts as the plain mean over cells.
+               "score": (onp.zeros((h[-1], A), dtype), onp.zeros(A, dtype)),
+               "head": init_mlp(rng, [A * h[-1], h[-1], 2 * d], dtype)}
+    decoder = {"window": (_window_kernel(rng, kd, C, h[0], kd * kd + d, dtype),
+                          onp.zeros(h[0], dtype)),
+               "z": (rng.standard_normal((d, h[0])) * onp.sqrt(2.0 / (kd * kd + d))).astype(dtype),
+               "cell": init_mlp(rng, h + [C], dtype)}
+    return {"encoder": encoder, "decoder": decoder}
+
+
+def latent_dim_of(params):
+    """d, read off the encoder's last layer (2 d outputs: mu then logvar)."""
+    return np.shape(params["encoder"]["head"][-1][0])[1] // 2
+
+
+def num_colors_of(decoder_params):
+    """C, read off the decoder's window kernel ``(k, k, C, h_1)``."""
+    return np.shape(decoder_params["window"][0])[2]
+
+
+def _mlp_after(layers, first):
+    """ReLU, then the layers (none: the ReLU alone), for per-cell features ``(..., h)``."""
+    return mlp_forward(layers, relu(first)) if layers else relu(first)
+
+
+def softmax_over_cells(scores):
+    """Softmax over the cell axis -2 of ``scores`` ``(..., H W, A)``: each head's weights sum
+    to 1 over the cells. The max is subtracted as a constant (it cancels)."""
+    s = scores - getval(scores).max(axis=-2, keepdims=True)
+    e = np.exp(s)
+    return e / np.sum(e, axis=-2, keepdims=True)
+
+
+def encode(encoder_params, x, y, *, check=True):
+    """q_phi(z | x, y): Gaussian parameters of one latent per pair.
+
+    x, y: int ``(..., H, W)``. Returns ``mu, logvar``, each ``(..., d)``.
+    """
+    W0 = encoder_params["window"][0]
+    C = np.shape(W0)[2] // 2
+    if check:
+        check_grids(x, y, num_colors=C)
+    first = window_layer(encoder_params["window"], [x, y])              # (..., H, W, h_1)
+    f = _mlp_after(encoder_params["cell"], first)                       # (..., H, W, h)
+    f = np.reshape(f, f.shape[:-3] + (-1, f.shape[-1]))                 # (..., H W, h)
+    W_s, b_s = encoder_params["score"]
+    a = softmax_over_cells(dense(f, W_s, b_s))                          # (..., H W, A)
+    pooled = np.matmul(np.swapaxes(a, -1, -2), f)                       # (..., A, h): sum_rc a f
+    pooled = np.reshape(pooled, pooled.shape[:-2] + (-1,))              # (..., A h)
+    out = mlp_forward(encoder_params["head"], pooled)                   # (..., 2 d)
+    d, last = out.shape[-1] // 2, out.ndim - 1
+    return take_range(out, 0, d, last), take_range(out, d, 2 * d, last)
+
+
+def decoder_first_layer(decoder_params, x, z):
+    """The decoder's first layer, before its ReLU: ``window(x) W_x + z W_z + b``.
+
+    x: int ``(..., H, W)``; z: ``(..., d)``, leading shapes broadcasting. The window part is
+    computed once per grid, z's once per latent. Returns ``(..., H, W, h_1)``.
+    """
+    from_x = window_layer(decoder_params["window"], [x])                 # (..., H, W, h_1)
+    from_z = dense(z, decoder_params["z"])                               # (..., h_1)
+    return from_x + np.expand_dims(np.expand_dims(from_z, -2), -2)       # (..., H, W, h_1)
+
+
+def decoder_logits(decoder_params, first, grid_shape=None):
+    """The rest of the decoder, cell by cell: ``(..., H, W, h_1)`` -> logits ``(..., H, W, C)``.
+    grid_shape: unused (the cells are already laid out); kept for ``model.decoder_logits``'s
+    call."""
+    return mlp_forward(decoder_params["cell"], relu(first))
+
+
+def decode(decoder_params, x, z, *, check=True):
+    """p_theta(y | x, z): logits of an independent categorical for every output cell.
+
+    x: int ``(..., H, W)``; z: ``(..., d)``; leading shapes broadcast as in ``model.decode``.
+    Returns ``(..., H, W, C)``.
+    """
+    if check:
+        check_grids(x, num_colors=num_colors_of(decoder_params))
+        check_array(z, "z", "latents (..., d)")
+        d = np.shape(decoder_params["z"])[0]
+        if np.ndim(z) == 0 or np.shape(z)[-1] != d:
+            raise ValueError(f"z must have shape (..., d) with the decoder's d = {d}, got "
+                             f"{np.shape(z)}.")
+        try:
+            onp.broadcast_shapes(x.shape[:-2], np.shape(z)[:-1])
+        except ValueError:
+            raise ValueError(f"the leading shapes of x {x.shape} (..., H, W) and z "
+                             f"{np.shape(z)} (..., d) do not broadcast.") from None
+        check_finite(z, "z", "pass finite latents")
+    return decoder_logits(decoder_params, decoder_first_layer(decoder_params, x, z))
