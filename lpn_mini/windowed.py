@@ -51,23 +51,19 @@ def unfold_one_hot(grids, num_colors, k, dtype):
     Returns ``(..., H, W, k * k * G * C)``: entry ``(i, j, g, c)`` (row-major) is 1 where
     grid g has colour c at offset ``(i - k // 2, j - k // 2)`` from the cell; all of a
     window's entries beyond the grid's border are 0. Built on plain arrays (grids are
-    constants): a strided view of each cell's neighbours' colours, then a scatter of the ones
-    (several times faster than stacking k * k slices of one-hot grids).
+    constants): a strided view of each cell's neighbours' colours, then rows of an identity
+    matrix gathered by colour, as in ``model.one_hot_cells``; beyond the border the colour
+    reads C, whose row is all zeros.
     """
     xp = array_module(grids[0])
     lead, (H, W), p = grids[0].shape[:-2], grids[0].shape[-2:], k // 2
-    G, C = len(grids), num_colors
     pad = [(0, 0)] * len(lead) + [(p, p), (p, p)]
-    colours = [xp.lib.stride_tricks.sliding_window_view(             # (..., H, W, k, k) views
-        xp.pad(grid, pad, constant_values=-1), (k, k), axis=(-2, -1))  # -1 beyond the border
+    colours = [xp.lib.stride_tricks.sliding_window_view(                # (..., H, W, k, k) views
+        xp.pad(grid, pad, constant_values=num_colors), (k, k), axis=(-2, -1))
         for grid in grids]
-    colours = xp.stack(colours, axis=-1).reshape(-1, k * k, G)          # (cells, k k, G)
-    # Entry (i, j, g, c) of a cell's window sits at ((i k + j) G + g) C + c.
-    offset = (xp.arange(k * k)[:, None] * G + xp.arange(G)) * C         # (k k, G)
-    cell, where = xp.nonzero((colours >= 0).reshape(colours.shape[0], -1))
-    out = xp.zeros((colours.shape[0], k * k * G * C), dtype=dtype)      # (cells, k k G C)
-    out[cell, (offset.reshape(-1) + colours.reshape(colours.shape[0], -1))[cell, where]] = 1
-    return out.reshape(lead + (H, W, -1))
+    colours = xp.stack(colours, axis=-1)                                # (..., H, W, k, k, G)
+    eye = xp.eye(num_colors + 1, num_colors, dtype=dtype)               # row C: all zeros
+    return eye.take(colours, axis=0).reshape(lead + (H, W, -1))         # (..., H, W, k k G C)
 
 
 def window_layer(layer, grids):
@@ -155,20 +151,30 @@ def softmax_over_cells(scores):
     return e / np.sum(e, axis=-2, keepdims=True)
 
 
+def cell_features(encoder_params, x, y):
+    """The encoder's per-cell MLP on the windows of ``[x, y]``: ``(..., H, W)`` ints ->
+    ``(..., H W, h)``, one feature vector per cell."""
+    first = window_layer(encoder_params["window"], [x, y])              # (..., H, W, h_1)
+    f = _mlp_after(encoder_params["cell"], first)                       # (..., H, W, h)
+    return np.reshape(f, f.shape[:-3] + (-1, f.shape[-1]))              # (..., H W, h)
+
+
+def attention(encoder_params, f):
+    """Each head's weights over the cells, from the cells' features ``f`` ``(..., H W, h)``.
+    Returns ``(..., H W, A)``, summing to 1 over the cells."""
+    W_s, b_s = encoder_params["score"]
+    return softmax_over_cells(dense(f, W_s, b_s))
+
+
 def encode(encoder_params, x, y, *, check=True):
     """q_phi(z | x, y): Gaussian parameters of one latent per pair.
 
     x, y: int ``(..., H, W)``. Returns ``mu, logvar``, each ``(..., d)``.
     """
-    W0 = encoder_params["window"][0]
-    C = np.shape(W0)[2] // 2
     if check:
-        check_grids(x, y, num_colors=C)
-    first = window_layer(encoder_params["window"], [x, y])              # (..., H, W, h_1)
-    f = _mlp_after(encoder_params["cell"], first)                       # (..., H, W, h)
-    f = np.reshape(f, f.shape[:-3] + (-1, f.shape[-1]))                 # (..., H W, h)
-    W_s, b_s = encoder_params["score"]
-    a = softmax_over_cells(dense(f, W_s, b_s))                          # (..., H W, A)
+        check_grids(x, y, num_colors=np.shape(encoder_params["window"][0])[2] // 2)
+    f = cell_features(encoder_params, x, y)                             # (..., H W, h)
+    a = attention(encoder_params, f)                                    # (..., H W, A)
     pooled = np.matmul(np.swapaxes(a, -1, -2), f)                       # (..., A, h): sum_rc a f
     pooled = np.reshape(pooled, pooled.shape[:-2] + (-1,))              # (..., A h)
     out = mlp_forward(encoder_params["head"], pooled)                   # (..., 2 d)
