@@ -84,7 +84,7 @@ def _window_kernel(rng, k, c_in, h, fan_in, dtype):
 
 
 def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64, *,
-                window=7, encoder_window=7, heads=4):
+                window=7, encoder_window=7, heads=4, score_scale=0.0):
     """Fresh windowed parameters (the layout in the module docstring).
 
     rng: ``numpy.random.Generator``. grid_shape: ``(H, W)``, checked for the same call as
@@ -92,6 +92,8 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     size. hidden: widths ``(h_1, ..., h)`` of the per-cell MLPs, e.g. ``(128, 128)``.
     window, encoder_window: the odd k of the decoder's and the encoder's windows.
     heads: A, the encoder's attention-pooling heads.
+    score_scale: standard deviation of the heads' first scores over the cells (about); 0
+    starts every head as the plain mean over cells.
     """
     check_generator(rng)
     if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
@@ -118,8 +120,8 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     encoder = {"window": (_window_kernel(rng, ke, 2 * C, h[0], 2 * ke * ke, dtype),
                           onp.zeros(h[0], dtype)),
                "cell": init_mlp(rng, h, dtype) if len(h) > 1 else [],
-               # Zero scores: every head starts as the plain mean over cells.
-               "score": (onp.zeros((h[-1], A), dtype), onp.zeros(A, dtype)),
+               "score": ((rng.standard_normal((h[-1], A)) * score_scale / onp.sqrt(h[-1]))
+                         .astype(dtype), onp.zeros(A, dtype)),
                "head": init_mlp(rng, [A * h[-1], h[-1], 2 * d], dtype)}
     decoder = {"window": (_window_kernel(rng, kd, C, h[0], kd * kd + d, dtype),
                           onp.zeros(h[0], dtype)),
