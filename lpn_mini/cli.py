@@ -170,6 +170,9 @@ def build_parser():
                    help="seconds per exercise before it counts as failed (default 120)")
     p.add_argument("--memory", type=int, metavar="MB",
                    help="address space per exercise, in MiB (default 4096)")
+    p.add_argument("--user", metavar="NAME",
+                   help="run the students' code as this unprivileged user (the grader must "
+                        "run as root, and NAME must not be able to read this checkout)")
 
     p = sub.add_parser("show", help="draw evaluation tasks and predictions of a run to PNG")
     p.add_argument("run_dir", metavar="RUN",
@@ -406,7 +409,8 @@ def _dispatch(args):
         return 0
     if args.command == "grade":
         from .grading.grader import grade, graded_anything
-        if not graded_anything(grade(args.path, args.json, args.timeout, memory_mb=args.memory)):
+        if not graded_anything(grade(args.path, args.json, args.timeout, memory_mb=args.memory,
+                                     user=args.user)):
             print("lpn-mini grade: error: nothing could be graded: no exercise ran its tests "
                   "(see the lines above).", file=sys.stderr)
             return 1

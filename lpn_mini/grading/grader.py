@@ -36,9 +36,11 @@ import ast
 import importlib.util
 import json
 import os
+import pwd
 import resource
 import secrets
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,7 +49,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import edition, fixtures
+from . import edition, editions, fixtures
 from .checks.compare import compared, replay
 from .exercises import EXERCISES, POINTS, by_slug
 
@@ -156,17 +158,18 @@ def _kill_group(proc):
         pass
 
 
-def run_child(cmd, token, timeout, memory_mb, cwd, env):
-    """Run the grading child; return (messages, output tail, bytes printed, timed out,
-    return code). Its output and its messages are read as they come, so the grader's memory
-    stays bounded whatever the child prints."""
+def run_child(cmd, token, timeout, memory_mb, cwd, env, account=None):
+    """Run the grading child (as ``account``'s user where one is given); return (messages,
+    output tail, bytes printed, timed out, return code). Its output and its messages are
+    read as they come, so the grader's memory stays bounded whatever the child prints."""
     read_fd, write_fd = os.pipe()
     cmd = [*cmd, "--grading-fd", str(write_fd)]
+    as_user = dict(user=account.uid, group=account.gid, extra_groups=[]) if account else {}
     try:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 pass_fds=(write_fd,), start_new_session=True,
-                                preexec_fn=_limit_memory(memory_mb))
+                                preexec_fn=_limit_memory(memory_mb), **as_user)
     finally:
         os.close(write_fd)
     try:
@@ -292,12 +295,100 @@ def _complete(tests, exercise, sets):
             for i in expected_tests(exercise, sets)]
 
 
+@dataclass(frozen=True)
+class Account:
+    """The user a student's code runs as (``grade --user``)."""
+    name: str
+    uid: int
+    gid: int
+
+
+READABLE_BY = """\
+import sys
+for path in sys.argv[1:]:
+    try:
+        open(path, "rb").close()
+        print(path)
+    except OSError:
+        pass
+"""
+
+
+def child_account(name):
+    """The unprivileged user ``name`` to run students' code as; one clear error if the
+    grader cannot switch to it, or if that user could read the reference solutions or the
+    expected outputs (then running as it would protect nothing)."""
+    if os.geteuid() != 0:
+        raise ValueError(f"--user {name} needs the grader to run as root (it switches to that "
+                         "user for each student's code); run it as root, e.g. in a container, "
+                         "or grade without --user.")
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise ValueError(f"there is no user {name!r} on this machine; pass an existing "
+                         "unprivileged user (e.g. nobody) or create one with useradd.") from None
+    if entry.pw_uid == 0:
+        raise ValueError(f"--user {name} is root; pass an unprivileged user such as nobody.")
+    account = Account(name, entry.pw_uid, entry.pw_gid)
+    secrets_ = [editions.LIBRARY / "latent.py",
+                Path(fixtures.expected_folder()) / "expected-visible" / "reparameterize.json"]
+    try:
+        probe = subprocess.run([sys.executable, "-S", "-c", READABLE_BY, *map(str, secrets_)],
+                               capture_output=True, text=True, timeout=60, cwd="/",
+                               user=account.uid, group=account.gid, extra_groups=[])
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ValueError(f"user {name} cannot run this Python ({sys.executable}: {e}); make it "
+                         "readable to that user, or grade without --user.") from None
+    if probe.returncode != 0:
+        raise ValueError(f"user {name} cannot run this Python ({sys.executable}); make it "
+                         "readable to that user, or grade without --user.")
+    readable = probe.stdout.split()
+    if readable:
+        raise ValueError(f"user {name} can read {readable[0]}, so a student's code could copy "
+                         f"the answers from it; make the grader's files unreadable to that user "
+                         f"(chmod -R go-rwx {Path(readable[0]).parent}) and grade again.")
+    return account
+
+
+def _hand_over(path, which, folder, account):
+    """A copy of the student's file (and, in the student edition, of the other exercise
+    files beside it) in ``folder``, owned by ``account``'s user, which may not be able to
+    read the original; the copy's path."""
+    names = [Path(path).name] + ([ex.filename for ex in EXERCISES] if which == "student" else [])
+    for name in dict.fromkeys(names):
+        source = Path(path).parent / name
+        if source.is_file():
+            shutil.copyfile(source, folder / name)
+            os.chown(folder / name, account.uid, account.gid)
+    os.chown(folder, account.uid, account.gid)
+    return folder / Path(path).name
+
+
+def child_environment(library, work):
+    """The environment of the process that runs the student's code: the grader's, less
+    what says where the expected outputs are, with ``library`` (the copy made for this
+    exercise) first on the import path and nothing else that holds lpn_mini."""
+    env = {k: v for k, v in os.environ.items() if k not in (fixtures.EXPECTED_ENV, "OLDPWD")}
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+             if p and not (Path(p) / "lpn_mini").exists()]
+    env.update(PYTHONPATH=os.pathsep.join([str(library), *paths]), MPLBACKEND="Agg",
+               PYTHONDONTWRITEBYTECODE="1", PWD=str(work), HOME=str(work),
+               MPLCONFIGDIR=str(work))
+    for threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(threads, "1")  # fewer BLAS buffers under the memory limit
+    return env
+
+
 def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=None,
-               expected_dir=None, collect=None):
+               expected_dir=None, collect=None, account=None):
     """Grade one student file for one exercise (in the student edition, with the student's
     other files in the same folder for the functions of other exercises it relies on).
     ``expected_dir``: where the expected-<set>/ folders are (else $LPN_MINI_EXPECTED, else
-    the package's fixtures folder)."""
+    the package's fixtures folder). ``account``: run the student's code as that user
+    (``child_account``), on a copy of the file.
+
+    The child imports its own copy of the library (``editions.copy_for_grading``): this
+    exercise's bodies stubbed, no expected outputs, removed when it ends."""
     which = edition_name or edition.EDITION
     result = ExerciseResult(exercise.number, exercise.slug, exercise.title, 0.0, POINTS)
     if not os.path.exists(path):
@@ -309,25 +400,37 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
         return result
     references = load_references(exercise, visibilities(which), expected_dir)  # before the child
     token = secrets.token_hex(16)
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pytest", str(check_file(exercise)), "-q", "-s", "--tb=no",
-               "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin", "--rootdir", str(CHECKS_DIR),
-               "--exercise", exercise.slug, "--submission", str(Path(path).resolve()),
-               "--edition", which]
-        # Nothing in the child's environment says where the expected outputs are: not the
-        # variable that tells this process, not the folder the grader was started in.
-        env = {k: v for k, v in os.environ.items() if k not in (fixtures.EXPECTED_ENV, "OLDPWD")}
-        env.update(MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", PWD=tmp)
-        for threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(threads, "1")  # fewer BLAS buffers under the memory limit
-        messages, tail, printed, timed_out, code = run_child(cmd, token, timeout, memory_mb,
-                                                             tmp, env)
+    submission = Path(path).resolve()
+    with tempfile.TemporaryDirectory(prefix="lpn-grading-") as tmp:
+        library, work = Path(tmp) / "library", Path(tmp) / "work"
+        editions.copy_for_grading(exercise, library)
+        work.mkdir()
+        if account:
+            os.chmod(tmp, 0o755)  # the child's user may enter; the library copy is read-only
+            submission = _hand_over(path, which, work, account)
+        checks = library / CHECKS_DIR.relative_to(editions.ROOT)
+        cmd = [sys.executable, "-m", "pytest", str(checks / check_file(exercise).name), "-q",
+               "-s", "--tb=no", "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin",
+               "--rootdir", str(checks), "--exercise", exercise.slug, "--submission",
+               str(submission), "--edition", which, "--library", str(library)]
+        run = run_child(cmd, token, timeout, memory_mb, work, child_environment(library, work),
+                        account)
+    _read_child(result, run, token, references, exercise, which, collect, timeout, memory_mb)
+    if account:  # the lines name the copy; the student knows the file by its own path
+        result.feedback = [line.replace(str(submission.parent), str(Path(path).resolve().parent))
+                           for line in result.feedback]
+    return result
+
+
+def _read_child(result, run, token, references, exercise, which, collect, timeout, memory_mb):
+    """Fill ``result`` from what the child sent (``run``, what ``run_child`` returned)."""
+    messages, tail, printed, timed_out, code = run
     if printed > OUTPUT_TAIL:
         result.feedback.append(f"the code printed {printed / 2**20:.1f} MiB; the grader kept only "
                                f"the last {OUTPUT_TAIL // 1024} KiB of the output.")
     if timed_out:
         result.feedback.append(f"timed out after {timeout} s: is there an infinite loop?")
-        return result
+        return
     data = _valid_message(messages, token)
     if data is None:
         text = tail.decode(errors="replace")
@@ -338,10 +441,10 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
         result.feedback.append("the tests could not run on this file (the grader got no "
                                f"result, exit status {code}); run it with python to see the "
                                "error." + (f" Its last output: {last[:200]}" if last else ""))
-        return result
+        return
     if "import_error" in data:
         result.feedback.append(data["import_error"])
-        return result
+        return
     result.tests = [{k: t[k] for k in ("test", "passed", "visibility", "message", "uses")}
                     for t in (judge(t, references, collect) for t in
                               _complete(data["tests"], exercise, visibilities(which)))]
@@ -349,7 +452,6 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
     result.passed = sum(t["passed"] for t in result.tests)
     result.points = round(POINTS * result.passed / max(result.total, 1), 2)
     result.feedback += [f"{t['test']}: {t['message']}" for t in result.tests if not t["passed"]]
-    return result
 
 
 def _provider(name):
@@ -378,7 +480,8 @@ def explain_dependencies(results, folder, timeout, memory_mb, grade=None):
     return results
 
 
-def grade_submission(path, timeout=120, only=None, memory_mb=MEMORY_MB, edition_name=None):
+def grade_submission(path, timeout=120, only=None, memory_mb=MEMORY_MB, edition_name=None,
+                     account=None):
     """Grade a folder of exercise files (or one file). Returns a list of ExerciseResult."""
     which = edition_name or edition.EDITION
     path = Path(path)
@@ -386,9 +489,11 @@ def grade_submission(path, timeout=120, only=None, memory_mb=MEMORY_MB, edition_
         exercises, folder = [_exercise_of(path)], path.parent
     else:
         exercises, folder = ([by_slug(s) for s in only] if only else EXERCISES), path
-    results = [grade_file(ex, folder / ex.filename, timeout, memory_mb, which) for ex in exercises]
+    results = [grade_file(ex, folder / ex.filename, timeout, memory_mb, which, account=account)
+               for ex in exercises]
     if which == "student":
-        explain_dependencies(results, folder, timeout, memory_mb)
+        explain_dependencies(results, folder, timeout, memory_mb, grade=lambda ex: grade_file(
+            ex, folder / ex.filename, timeout, memory_mb, "student", account=account))
     return results
 
 
@@ -439,10 +544,11 @@ def graded_anything(everything):
     return any(r.total for results in everything.values() for r in results)
 
 
-def grade(path, json_path=None, timeout=120, echo=print, memory_mb=None):
+def grade(path, json_path=None, timeout=120, echo=print, memory_mb=None, user=None):
     """``lpn-mini grade``: one submission (a folder of exercise files, or one file) or a
     folder of submissions (one sub-folder per student), with a summary table for several.
-    Every report is written after the last student's code has finished running."""
+    Every report is written after the last student's code has finished running.
+    ``user``: run the students' code as that user (``child_account``)."""
     if not timeout > 0:  # also refuses NaN
         raise ValueError(f"the timeout must be a positive number of seconds per exercise, got "
                          f"{timeout}; e.g. --timeout 120.")
@@ -457,8 +563,9 @@ def grade(path, json_path=None, timeout=120, echo=print, memory_mb=None):
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; pass a folder of exercise files, one "
                                 "exercise file, or a folder of student folders.")
+    account = child_account(user) if user else None
     if path.is_file() or is_submission(path):
-        results = grade_submission(path, timeout, memory_mb=memory_mb)
+        results = grade_submission(path, timeout, memory_mb=memory_mb, account=account)
         print_results(results, echo)
         out = json_path or (path.parent if path.is_file() else path) / "results.json"
         _write_json(out, gradescope_json(results))
@@ -471,7 +578,7 @@ def grade(path, json_path=None, timeout=120, echo=print, memory_mb=None):
     everything = {}
     for student in students:
         echo(f"== {student.name}")
-        results = grade_submission(student, timeout, memory_mb=memory_mb)
+        results = grade_submission(student, timeout, memory_mb=memory_mb, account=account)
         print_results(results, echo)
         everything[student.name] = results
     echo("\n| student | " + " | ".join(f"ex{e.number:02d}" for e in EXERCISES) + " | total |")

@@ -45,7 +45,7 @@ from lpn_mini.optim import adam_update, tree_map
 from lpn_mini.training import training_loss
 
 from .exercises import by_slug
-from .fixtures import FOLDER, encode, load, load_expected, split
+from .fixtures import FOLDER, encode, split
 
 VISIBILITIES = ("visible", "hidden")
 SEEDS = {"visible": 1000, "hidden": 2000}  # + the exercise's number
@@ -196,9 +196,13 @@ def make_training_loss(rng, s):
              dict(num_steps=2, alpha=0.3, beta=0.5),                              # search, sg
              dict(num_steps=2, alpha=0.3, beta=0.5, stop_gradient=False),
              dict(num_steps=1, alpha=0.5, beta=0.5, reduce="mean", stop_gradient=False),
-             dict(num_steps=1, alpha=0.5, beta=0.5, reduce="mean")]
+             dict(num_steps=1, alpha=0.5, beta=0.5, reduce="mean"),
+             # the official search's options, which training_loss passes on to search_latents
+             dict(num_steps=2, alpha=0.3, beta=0.5, search=dict(
+                 optimizer="adam", clip_norm=0.5, clip_mode="global", best_of_trajectory=True))]
     for case in cases:
-        options = dict(case)
+        options = {k: v for k, v in case.items() if k != "search"}
+        options.update(case.get("search", {}))
         f = lambda a: training_loss(a[0], x, y, a[1], **options)
         case["loss"] = onp.asarray(f((params, eps)))
         case["dparams"], case["deps"] = vjp(f, (params, eps), 1.0)
@@ -250,8 +254,10 @@ def make_infer_latent(rng, s):
     f = lambda a: infer_latent(a[0], x, y, a[1], num_steps=1, alpha=0.3)
     dparams, deps = vjp(f, (params, eps), r)
     p32, e32 = f32(params), eps.astype(onp.float32)
+    one = infer_latent(params, x[:1], y[:1], eps[:1], num_steps=2, alpha=0.3)  # B = 1: (1, d)
     return dict(params=params, x=x, y=y, eps=eps, cases=cases, r=r, dparams=dparams, deps=deps,
-                params32=p32, eps32=e32, z32=infer_latent(p32, x, y, e32, num_steps=2, alpha=0.3))
+                params32=p32, eps32=e32, z32=infer_latent(p32, x, y, e32, num_steps=2, alpha=0.3),
+                z_one=one)
 
 
 MAKERS = {"mlp_forward": make_mlp_forward, "mlp_backward": make_mlp_backward,
@@ -282,7 +288,7 @@ OUTPUTS = {
                            "grad_mean_sg", "grad_mean_nosg"),
     "training_loss": ("cases/*/loss", "cases/*/dparams", "cases/*/deps", "loss32"),
     "adam_update": ("cases/*/params", "cases/*/new_state", "out32"),
-    "infer_latent": ("cases/*/z", "dparams", "deps", "z32"),
+    "infer_latent": ("cases/*/z", "dparams", "deps", "z32", "z_one"),
 }
 
 

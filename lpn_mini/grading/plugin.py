@@ -2,7 +2,9 @@
 
 Loaded only by the grader (``pytest -p lpn_mini.grading.plugin CHECK_FILE --exercise SLUG
 --submission FILE --grading-fd FD --edition EDITION``), in a process of its own that runs
-the student's code. It imports the student's file, makes the library's own functions for
+the student's code, on a copy of the library made for this exercise (``--library``: its
+answer stubbed, no expected outputs; ``editions.copy_for_grading``), and refuses to go on if
+it imported another. It imports the student's file, makes the library's own functions for
 the exercise raise (so that the student's code cannot call them), puts the student's
 functions in place of the library's everywhere the library refers to them, and sends, per
 check, its outcome here and what it recorded (``compare.RECORDS``: what the student's
@@ -43,6 +45,7 @@ def pytest_addoption(parser):
     group.addoption("--grading-fd", type=int, help="the pipe the results go back to the grader on")
     group.addoption("--edition", choices=("instructor", "student"),
                     help="student: the other exercises' functions come from the student's files")
+    group.addoption("--library", help="the folder of the library copy this process must import")
 
 
 def _sender(fd, token):
@@ -179,7 +182,15 @@ def pytest_configure(config):
         return
     _state["send"] = _sender(config.getoption("grading_fd"), _read_token())
     exercise = by_slug(slug)
-    import lpn_mini  # noqa: F401  (load the whole library before swapping)
+    import lpn_mini  # load the whole library before swapping
+    library = config.getoption("library", None)
+    if library and not os.path.abspath(lpn_mini.__file__).startswith(
+            os.path.join(os.path.abspath(library), "")):
+        # The copy made for this exercise (its answer stubbed) was not the one imported:
+        # the grader's set-up is broken, and the student's code must not run.
+        _refuse(f"the grader imported lpn_mini from {lpn_mini.__file__}, not from its copy "
+                f"{library}; this is a fault of the grader, not of the submission: tell your "
+                "instructor.", "wrong library")
     for mod in ("cli", "evaluation", "checkpoint", "config", "plotting"):
         importlib.import_module(f"lpn_mini.{mod}")
     originals = [getattr(importlib.import_module(module), name)
@@ -215,9 +226,15 @@ def pytest_configure(config):
         _swap_in(getattr(student, name), original, into_student_files=False)
 
 
+EXCEPTION_CHARS = 300  # of an exception's message (autograd's can run to pages)
+
+
 def _exception_line(exc):
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    first = text[0] if text else ""
+    if len(first) > EXCEPTION_CHARS:
+        first = first[:EXCEPTION_CHARS].rstrip() + " [...]"
+    return f"{type(exc).__name__}: {first}".rstrip(": ")
 
 
 def _one_line(exc):

@@ -4,7 +4,8 @@ from autograd import grad
 from .compare import close, copies, function, unchanged, weighted_sum
 
 SLUG = "reparameterize"
-SIGMA = "logvar is the log of the variance sigma^2; z = mu + eps * sigma."
+SIGMA = ("z is mu plus eps times the standard deviation sigma; logvar is the log of the "
+         "variance, not of sigma: work out sigma from it.")
 
 
 def reparameterize(*args):
@@ -18,8 +19,10 @@ def test_sample(fx):
 def test_gradients_for_mu_logvar_and_eps(fx):
     f = lambda a: weighted_sum(fx["r"], reparameterize(*a))
     got = grad(f)((fx["mu"], fx["logvar"], fx["eps"]))
-    hints = ("z moves one for one with mu.", "d sigma / d logvar = sigma / 2 when sigma is "
-             "the square root of exp(logvar).", "d z / d eps is the standard deviation.")
+    hints = ("z moves one for one with mu.",
+             "logvar reaches z only through sigma (the chain rule through sigma's formula); "
+             "use autograd.numpy so that autograd can follow it.",
+             "z moves with eps in proportion to the standard deviation.")
     for name, g, want, hint in zip(("mu", "logvar", "eps"), got, (fx["dmu"], fx["dlogvar"],
                                                                   fx["deps"]), hints):
         close(g, want, f"the gradient for {name}", hint)

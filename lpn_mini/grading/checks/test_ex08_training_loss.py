@@ -8,15 +8,19 @@ REC = ("-log p(y_i | x_i, z'_i) with z'_i the leave-one-out mean of the other pa
        "latents, averaged (not summed) over tasks and pairs.")
 
 
+KEYS = ("num_steps", "alpha", "beta", "stop_gradient", "reduce")
+SEARCH = ("pass the other options (**search_options: optimizer, clip_norm, clip_mode, "
+          "best_of_trajectory) on to search_latents, untouched.")
+
+
 def loss(fx, params, eps, case):
-    options = {k: case[k] for k in ("num_steps", "alpha", "beta", "stop_gradient", "reduce")
-               if k in case}
-    return function(SLUG)(params, fx["x"], fx["y"], eps, **options)
+    options = {k: case[k] for k in KEYS if k in case}
+    return function(SLUG)(params, fx["x"], fx["y"], eps, **options, **case.get("search", {}))
 
 
 def describe(case):
-    return ", ".join(f"{k}={case[k]!r}" for k in ("num_steps", "alpha", "beta", "stop_gradient",
-                                                  "reduce") if k in case)
+    options = {**{k: case[k] for k in KEYS if k in case}, **case.get("search", {})}
+    return ", ".join(f"{k}={v!r}" for k, v in options.items())
 
 
 def test_reconstruction_term(fx):
@@ -35,6 +39,7 @@ def test_kl_term(fx):
 def test_with_latent_search(fx):
     for case in fx["cases"][2:]:
         close(loss(fx, fx["params"], fx["eps"], case), case["loss"], f"the loss ({describe(case)})",
+              SEARCH if "search" in case else
               "refine z' with K steps of search_latents (LEAVE_ONE_OUT, the given alpha, "
               "stop_gradient and reduce) before the reconstruction, and use the same reduce in "
               "the log-likelihood.")
@@ -43,7 +48,9 @@ def test_with_latent_search(fx):
 def test_gradients_for_every_parameter_and_eps(fx):
     for case in fx["cases"]:
         dparams, deps = grad(lambda a: loss(fx, a[0], a[1], case))((fx["params"], fx["eps"]))
-        if case["num_steps"] == 0:
+        if "search" in case:
+            hint = SEARCH
+        elif case["num_steps"] == 0:
             hint = ("with K = 0 the gradient follows from the loss itself: params reach it "
                     "through the encoder and the decoder, eps through the sampled latents.")
         elif case.get("stop_gradient", True):

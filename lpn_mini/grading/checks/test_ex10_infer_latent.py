@@ -28,6 +28,13 @@ def test_latent(fx):
               f"the latent ({case['name']})", HINTS[case["name"]])
 
 
+def test_one_task(fx):
+    z = function(SLUG)(fx["params"], fx["x"][:1], fx["y"][:1], fx["eps"][:1], num_steps=2,
+                       alpha=0.3)
+    close(z, fx["z_one"], "the latent of a batch of one task (B = 1)", "a batch of one task is "
+          "still a batch: the latents keep their shape (B, d), here (1, d).")
+
+
 def test_gradients_for_params_and_eps(fx):
     f = lambda a: weighted_sum(fx["r"], infer(fx, a[0], a[1], num_steps=1, alpha=0.3))
     dparams, deps = grad(f)((fx["params"], fx["eps"]))
