@@ -261,6 +261,9 @@ def test_gradescope_takes_points_from_a_wrong_answer_with_feedback(autograder, s
     assert "expected" in feedback and "got" in feedback
     missing = next(t for t in data["tests"] if t["name"].startswith("Exercise 01"))
     assert "no ex01_mlp_forward.py anywhere in the submission" in missing["output"]
+    assert data["output"].startswith("found 2 of the 10 exercise files; not in the submission "
+                                     "(0 points each): ex01_mlp_forward.py, ex02_mlp_backward.py, "
+                                     "ex05_log_likelihood.py"), data["output"]
 
 
 def test_gradescope_gives_nothing_for_re_exports(autograder, tmp_path):
