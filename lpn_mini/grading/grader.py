@@ -7,14 +7,19 @@ the visible and on the hidden fixtures, and each result says which; in the stude
 (``edition.py``) only the visible ones run, and a check that fails in a function an earlier
 exercise provides says which exercise to finish first.
 
-The student's code runs with the rights of whoever runs the grader; the limits here keep an
-honest mistake (or a casual cheat) from costing more than its points, they are not a
-sandbox (exercises/README.md shows how to grade in a container):
+The student's code runs with the rights of whoever runs the grader, unless the grader runs
+as root and is given another user (``grade --user``; the Gradescope zip does it by itself):
+then it runs as that user, who must not be able to read the answers (``child_account``).
+The other limits here keep an honest mistake (or a casual cheat) from costing more than its
+points; they are not a sandbox (exercises/README.md shows how to grade in a container):
 
 - only functions the file defines itself earn points: each required function must be a
   ``def`` in the file (checked here, with ``ast``) and the loaded function's code must come
   from the file (checked in the child); the library's own function raises while the
   student's code runs;
+- the child imports its own copy of the library (``editions.copy_for_grading``), in which
+  the bodies this exercise asks for are stubs, so the answer cannot be read out of the
+  library it imports either;
 - the child never has the expected outputs: its fixtures are the inputs, with a
   placeholder (place, shape, dtype) where each expected output belongs (``fixtures.py``).
   It sends back, per check, what the student's function gave (values and gradients as
