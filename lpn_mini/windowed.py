@@ -23,6 +23,7 @@ Parameter layout (plain dicts of arrays, as autograd and ``optim`` want them)::
     params = {"encoder": {"window": (W (k, k, 2C, h_1), b (h_1,)),
                           "cell":   [(W, b), ...],         # h_1 -> ... -> h   per cell
                           "score":  (W (h, A), b (A,)),    # one score per cell per head
+                                  # (or W (k, k, C, A): scores from x's windows alone)
                           "head":   [(W, b), ...]},        # A h -> ... -> 2 d
               "decoder": {"window": (W (k, k, C, h_1), b (h_1,)),
                           "z":      W (d, h_1),
@@ -84,7 +85,7 @@ def _window_kernel(rng, k, c_in, h, fan_in, dtype):
 
 
 def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64, *,
-                window=7, encoder_window=7, heads=4, score_scale=0.0):
+                window=7, encoder_window=7, heads=4, score_scale=0.0, attend="features"):
     """Fresh windowed parameters (the layout in the module docstring).
 
     rng: ``numpy.random.Generator``. grid_shape: ``(H, W)``, checked for the same call as
@@ -94,6 +95,9 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     heads: A, the encoder's attention-pooling heads.
     score_scale: standard deviation of the heads' first scores over the cells (about); 0
     starts every head as the plain mean over cells.
+    attend: what the heads' scores read: ``"features"``, each cell's encoder features (of
+    x and y); or ``"input"``, a k x k window of x alone (a convolution of the input grid,
+    kernel ``(k, k, C, A)``), so that where to read is decided by x, what to read by both.
     """
     check_generator(rng)
     if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
@@ -108,6 +112,8 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
         if value % 2 == 0:
             raise ValueError(f"{name} must be odd (a window centred on its cell), got {value}; "
                              f"use e.g. {value + 1}.")
+    if attend not in ("features", "input"):
+        raise ValueError(f"attend must be 'features' or 'input', got {attend!r}.")
     if not isinstance(hidden, (tuple, list)) or not hidden:
         raise TypeError(f"hidden must list at least one hidden width, e.g. (128, 128), got "
                         f"{hidden!r}.")
@@ -121,7 +127,10 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
                           onp.zeros(h[0], dtype)),
                "cell": init_mlp(rng, h, dtype) if len(h) > 1 else [],
                "score": ((rng.standard_normal((h[-1], A)) * score_scale / onp.sqrt(h[-1]))
-                         .astype(dtype), onp.zeros(A, dtype)),
+                         .astype(dtype) if attend == "features"
+                         else _window_kernel(rng, ke, C, A, ke * ke / score_scale ** 2, dtype)
+                         if score_scale else onp.zeros((ke, ke, C, A), dtype),
+                         onp.zeros(A, dtype)),
                "head": init_mlp(rng, [A * h[-1], h[-1], 2 * d], dtype)}
     decoder = {"window": (_window_kernel(rng, kd, C, h[0], kd * kd + d, dtype),
                           onp.zeros(h[0], dtype)),
@@ -161,11 +170,17 @@ def cell_features(encoder_params, x, y):
     return np.reshape(f, f.shape[:-3] + (-1, f.shape[-1]))              # (..., H W, h)
 
 
-def attention(encoder_params, f):
-    """Each head's weights over the cells, from the cells' features ``f`` ``(..., H W, h)``.
-    Returns ``(..., H W, A)``, summing to 1 over the cells."""
+def attention(encoder_params, f, x):
+    """Each head's weights over the cells, from the cells' features ``f`` ``(..., H W, h)``
+    or (a score kernel ``(k, k, C, A)``) from the windows of x ``(..., H, W)``. Returns
+    ``(..., H W, A)``, summing to 1 over the cells."""
     W_s, b_s = encoder_params["score"]
-    return softmax_over_cells(dense(f, W_s, b_s))
+    if np.ndim(W_s) == 4:                                               # attend="input"
+        scores = window_layer((W_s, b_s), [x])                          # (..., H, W, A)
+        scores = np.reshape(scores, scores.shape[:-3] + (-1, scores.shape[-1]))
+    else:
+        scores = dense(f, W_s, b_s)                                     # (..., H W, A)
+    return softmax_over_cells(scores)
 
 
 def encode(encoder_params, x, y, *, check=True):
@@ -176,7 +191,7 @@ def encode(encoder_params, x, y, *, check=True):
     if check:
         check_grids(x, y, num_colors=np.shape(encoder_params["window"][0])[2] // 2)
     f = cell_features(encoder_params, x, y)                             # (..., H W, h)
-    a = attention(encoder_params, f)                                    # (..., H W, A)
+    a = attention(encoder_params, f, x)                                 # (..., H W, A)
     pooled = np.matmul(np.swapaxes(a, -1, -2), f)                       # (..., A, h): sum_rc a f
     pooled = np.reshape(pooled, pooled.shape[:-2] + (-1,))              # (..., A h)
     out = mlp_forward(encoder_params["head"], pooled)                   # (..., 2 d)

@@ -88,8 +88,9 @@ def test_decoder_is_translation_equivariant_and_local():
     assert np.abs(windowed.decode(dec, far, z)[7, 7] - a[7, 7]).max() > 1e-6
 
 
-def test_encoder_is_translation_invariant_and_reads_every_cell():
-    rng, params, _, _ = problem(H=9, W=9)
+@pytest.mark.parametrize("attend", ["features", "input"])
+def test_encoder_is_translation_invariant_and_reads_every_cell(attend):
+    rng, params, _, _ = problem(H=9, W=9, attend=attend)
     enc = params["encoder"]
     enc["score"] = tuple(rng.standard_normal(np.shape(a)) for a in enc["score"])  # not uniform
     x = np.zeros((9, 9), int)
@@ -108,6 +109,10 @@ def test_attention_weights_sum_to_one_per_head():
     a = windowed.softmax_over_cells(scores)
     np.testing.assert_allclose(a.sum(axis=-2), 1.0, rtol=1e-12)
     assert np.isfinite(a).all()
+    # score_scale spreads the first scores: the heads start peaked instead of uniform.
+    _, params, x, y = problem(score_scale=10.0)
+    f = windowed.cell_features(params["encoder"], x, y)
+    assert windowed.attention(params["encoder"], f, x).max() > 0.2
 
 
 def lpn_loss(params, x, y, eps, alpha=0.3):
@@ -122,8 +127,9 @@ def lpn_loss(params, x, y, eps, alpha=0.3):
     return anp.mean(rec + 1e-2 * kl_divergence(mu, logvar))
 
 
-def test_first_and_second_order_gradients_match_finite_differences():
-    rng, params, x, y = problem(B=1, N=2, H=4, W=4)
+@pytest.mark.parametrize("attend", ["features", "input"])
+def test_first_and_second_order_gradients_match_finite_differences(attend):
+    rng, params, x, y = problem(B=1, N=2, H=4, W=4, attend=attend)
     for net in params.values():  # non-zero biases and scores: every parameter group matters
         for leaf in tree_leaves(net):
             leaf += 0.1 * rng.standard_normal(leaf.shape)

@@ -76,7 +76,8 @@ def windowed_logits(npz, x, y):
     like = windowed.init_params(onp.random.default_rng(0), (10, 10), 10,
                                 meta["config"]["latent_dim"], tuple(meta["hidden"]),
                                 onp.float32, window=meta["window"],
-                                encoder_window=meta["encoder_window"], heads=meta["heads"])
+                                encoder_window=meta["encoder_window"], heads=meta["heads"],
+                                attend=meta.get("attend", "features"))
     with onp.load(npz) as f:
         params = tree_unflatten(like, [f[f"arr_{i}"] for i in range(len(f.files))])
     mu, _ = windowed.encode(params["encoder"], x, y)

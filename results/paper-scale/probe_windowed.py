@@ -82,18 +82,18 @@ def evaluate(params, config, x, y, num_steps, chunk=32):
 def attention_report(params, x, y):
     """Where the encoder's heads look: per head, the mean weight on the anchor cell (the 1 of
     x) and the mean largest weight on any one cell (uniform: 1 / (H W) = 0.01)."""
-    a = windowed.attention(params["encoder"], windowed.cell_features(params["encoder"], x, y))
+    f = windowed.cell_features(params["encoder"], x, y)                # (B, N, H W, h)
+    a = windowed.attention(params["encoder"], f, x)                     # (B, N, H W, A)
     anchor = (x == 1).reshape(x.shape[:-2] + (-1, 1))                   # (B, N, H W, 1)
     on_anchor, largest = onp.sum(a * anchor, axis=-2), a.max(axis=-2)  # (B, N, A) each
     return {"on_anchor": on_anchor.mean(axis=(0, 1)).astype(float).round(3).tolist(),
             "largest": largest.mean(axis=(0, 1)).astype(float).round(3).tolist()}
 
 
-def run(config, steps, hidden, window, encoder_window, heads, eval_every, final_steps):
+def run(config, steps, hidden, eval_every, final_steps, **model_options):
     params = windowed.init_params(onp.random.default_rng([config.seed, 0]), (10, 10),
                                   config.num_colors, config.latent_dim, hidden,
-                                  onp.dtype(config.dtype), window=window,
-                                  encoder_window=encoder_window, heads=heads)
+                                  onp.dtype(config.dtype), **model_options)
     state = adam_init(params)
     ex, ey = eval_tasks(config)
     curve, checkpoints, t_train = [], [], 0.0
@@ -146,6 +146,8 @@ if __name__ == "__main__":
     parser.add_argument("--window", type=int, default=7)
     parser.add_argument("--encoder-window", type=int, default=7)
     parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--score-scale", type=float, default=0.0)
+    parser.add_argument("--attend", default="features", choices=("features", "input"))
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--final", default="0,20,100", help="Grad K columns at the end")
     parser.add_argument("--name", default=None, help="windowed_<name>.json (default: none)")
@@ -154,11 +156,12 @@ if __name__ == "__main__":
     config = make_config("paper", overrides=BASE + args.set)
     hidden = tuple(int(h) for h in args.hidden.split(","))
     t0 = time.perf_counter()
-    result, params = run(config, args.steps, hidden, args.window, args.encoder_window, args.heads,
-                 args.eval_every, [int(k) for k in args.final.split(",") if k])
+    options = dict(window=args.window, encoder_window=args.encoder_window, heads=args.heads,
+                   score_scale=args.score_scale, attend=args.attend)
+    result, params = run(config, args.steps, hidden, args.eval_every,
+                         [int(k) for k in args.final.split(",") if k], **options)
     result["meta"] = {"argv": sys.argv[1:], "config": dataclasses.asdict(config),
-                      "hidden": hidden, "window": args.window,
-                      "encoder_window": args.encoder_window, "heads": args.heads,
+                      "hidden": hidden, **options,
                       "seconds": round(time.perf_counter() - t0, 1),
                       "machine": "2-core AMD EPYC (AVX2), one core (taskset -c 1), one BLAS "
                                  "thread, shared with another job on the same core"}
