@@ -85,7 +85,8 @@ def _window_kernel(rng, k, c_in, h, fan_in, dtype):
 
 
 def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64, *,
-                window=7, encoder_window=7, heads=4, score_scale=0.0, attend="features"):
+                window=7, encoder_window=7, heads=4, score_scale=0.0, attend="features",
+                gated=False):
     """Fresh windowed parameters (the layout in the module docstring).
 
     rng: ``numpy.random.Generator``. grid_shape: ``(H, W)``, checked for the same call as
@@ -98,6 +99,12 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     attend: what the heads' scores read: ``"features"``, each cell's encoder features (of
     x and y); or ``"input"``, a k x k window of x alone (a convolution of the input grid,
     kernel ``(k, k, C, A)``), so that where to read is decided by x, what to read by both.
+    gated: multiply instead of add where x meets the other input (FiLM-like gating):
+    the encoder's first layer is ``window([x, y]) W + b`` times ``1 + window(x) G + g``
+    (key ``"gate"``), the decoder's is ``window(x) W_x + b`` times ``1 + z W_z`` (key
+    ``"z_gate"`` instead of ``"z"``). A product of a y-colour at one offset and the anchor
+    of x at another is then one term of a unit, so "colour c at offset o from the anchor"
+    is linear in the pooled features instead of having to be built by the MLP.
     """
     check_generator(rng)
     if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
@@ -134,8 +141,12 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
                "head": init_mlp(rng, [A * h[-1], h[-1], 2 * d], dtype)}
     decoder = {"window": (_window_kernel(rng, kd, C, h[0], kd * kd + d, dtype),
                           onp.zeros(h[0], dtype)),
-               "z": (rng.standard_normal((d, h[0])) * onp.sqrt(2.0 / (kd * kd + d))).astype(dtype),
+               "z_gate" if gated else "z":
+                   (rng.standard_normal((d, h[0])) * onp.sqrt(2.0 / (kd * kd + d))).astype(dtype),
                "cell": init_mlp(rng, h + [C], dtype)}
+    if gated:
+        encoder["gate"] = (_window_kernel(rng, ke, C, h[0], 2 * ke * ke, dtype),
+                           onp.zeros(h[0], dtype))
     return {"encoder": encoder, "decoder": decoder}
 
 
@@ -166,6 +177,8 @@ def cell_features(encoder_params, x, y):
     """The encoder's per-cell MLP on the windows of ``[x, y]``: ``(..., H, W)`` ints ->
     ``(..., H W, h)``, one feature vector per cell."""
     first = window_layer(encoder_params["window"], [x, y])              # (..., H, W, h_1)
+    if "gate" in encoder_params:                                        # gated=True
+        first = first * (1.0 + window_layer(encoder_params["gate"], [x]))
     f = _mlp_after(encoder_params["cell"], first)                       # (..., H, W, h)
     return np.reshape(f, f.shape[:-3] + (-1, f.shape[-1]))              # (..., H W, h)
 
@@ -200,12 +213,16 @@ def encode(encoder_params, x, y, *, check=True):
 
 
 def decoder_first_layer(decoder_params, x, z):
-    """The decoder's first layer, before its ReLU: ``window(x) W_x + z W_z + b``.
+    """The decoder's first layer, before its ReLU: ``window(x) W_x + b + z W_z`` (or, gated,
+    ``(window(x) W_x + b) (1 + z W_z)``).
 
     x: int ``(..., H, W)``; z: ``(..., d)``, leading shapes broadcasting. The window part is
     computed once per grid, z's once per latent. Returns ``(..., H, W, h_1)``.
     """
     from_x = window_layer(decoder_params["window"], [x])                 # (..., H, W, h_1)
+    if "z_gate" in decoder_params:                                       # gated=True
+        from_z = dense(z, decoder_params["z_gate"])                      # (..., h_1)
+        return from_x * (1.0 + np.expand_dims(np.expand_dims(from_z, -2), -2))
     from_z = dense(z, decoder_params["z"])                               # (..., h_1)
     return from_x + np.expand_dims(np.expand_dims(from_z, -2), -2)       # (..., H, W, h_1)
 
@@ -226,7 +243,7 @@ def decode(decoder_params, x, z, *, check=True):
     if check:
         check_grids(x, num_colors=num_colors_of(decoder_params))
         check_array(z, "z", "latents (..., d)")
-        d = np.shape(decoder_params["z"])[0]
+        d = np.shape(decoder_params.get("z", decoder_params.get("z_gate")))[0]
         if np.ndim(z) == 0 or np.shape(z)[-1] != d:
             raise ValueError(f"z must have shape (..., d) with the decoder's d = {d}, got "
                              f"{np.shape(z)}.")

@@ -70,8 +70,9 @@ def test_decoder_broadcasts_pairs_against_latents():
                                            rtol=1e-12, atol=1e-12)
 
 
-def test_decoder_is_translation_equivariant_and_local():
-    rng, params, _, _ = problem(H=9, W=9)
+@pytest.mark.parametrize("gated", [False, True])
+def test_decoder_is_translation_equivariant_and_local(gated):
+    rng, params, _, _ = problem(H=9, W=9, gated=gated)
     dec = params["decoder"]
     x = np.zeros((9, 9), int)
     x[3:5, 2:5] = rng.integers(1, C, (2, 3))       # content away from the border
@@ -88,9 +89,10 @@ def test_decoder_is_translation_equivariant_and_local():
     assert np.abs(windowed.decode(dec, far, z)[7, 7] - a[7, 7]).max() > 1e-6
 
 
-@pytest.mark.parametrize("attend", ["features", "input"])
-def test_encoder_is_translation_invariant_and_reads_every_cell(attend):
-    rng, params, _, _ = problem(H=9, W=9, attend=attend)
+@pytest.mark.parametrize("options", [dict(attend="features"), dict(attend="input"),
+                                     dict(gated=True)])
+def test_encoder_is_translation_invariant_and_reads_every_cell(options):
+    rng, params, _, _ = problem(H=9, W=9, **options)
     enc = params["encoder"]
     enc["score"] = tuple(rng.standard_normal(np.shape(a)) for a in enc["score"])  # not uniform
     x = np.zeros((9, 9), int)
@@ -127,9 +129,10 @@ def lpn_loss(params, x, y, eps, alpha=0.3):
     return anp.mean(rec + 1e-2 * kl_divergence(mu, logvar))
 
 
-@pytest.mark.parametrize("attend", ["features", "input"])
-def test_first_and_second_order_gradients_match_finite_differences(attend):
-    rng, params, x, y = problem(B=1, N=2, H=4, W=4, attend=attend)
+@pytest.mark.parametrize("options", [dict(attend="features"), dict(attend="input"),
+                                     dict(gated=True)])
+def test_first_and_second_order_gradients_match_finite_differences(options):
+    rng, params, x, y = problem(B=1, N=2, H=4, W=4, **options)
     for net in params.values():  # non-zero biases and scores: every parameter group matters
         for leaf in tree_leaves(net):
             leaf += 0.1 * rng.standard_normal(leaf.shape)

@@ -77,7 +77,8 @@ def windowed_logits(npz, x, y):
                                 meta["config"]["latent_dim"], tuple(meta["hidden"]),
                                 onp.float32, window=meta["window"],
                                 encoder_window=meta["encoder_window"], heads=meta["heads"],
-                                attend=meta.get("attend", "features"))
+                                attend=meta.get("attend", "features"),
+                                gated=meta.get("gated", False))
     with onp.load(npz) as f:
         params = tree_unflatten(like, [f[f"arr_{i}"] for i in range(len(f.files))])
     mu, _ = windowed.encode(params["encoder"], x, y)

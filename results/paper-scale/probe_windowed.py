@@ -90,7 +90,7 @@ def attention_report(params, x, y):
             "largest": largest.mean(axis=(0, 1)).astype(float).round(3).tolist()}
 
 
-def run(config, steps, hidden, eval_every, final_steps, **model_options):
+def run(config, steps, hidden, eval_every, final_steps, watch=0, **model_options):
     params = windowed.init_params(onp.random.default_rng([config.seed, 0]), (10, 10),
                                   config.num_colors, config.latent_dim, hidden,
                                   onp.dtype(config.dtype), **model_options)
@@ -114,10 +114,11 @@ def run(config, steps, hidden, eval_every, final_steps, **model_options):
             if (step + 1) % eval_every == 0 or step + 1 == steps:
                 row = {"step": step + 1, "train_loss": float(onp.mean(curve[-eval_every:])),
                        "seconds_per_step": round(t_train / (step + 1), 3),
-                       **split_scores(evaluate(params, config, ex[:64], ey[:64], 0), ey[:64])}
+                       **split_scores(evaluate(params, config, ex[:64], ey[:64], watch),
+                                      ey[:64])}
                 checkpoints.append(row)
                 print(f"step {row['step']:>5}  train loss {row['train_loss']:.4f}  "
-                      f"{row['seconds_per_step']:.2f} s/step | Grad 0 on 64 held-out tasks: "
+                      f"{row['seconds_per_step']:.2f} s/step | Grad {watch} on 64 held-out tasks: "
                       f"in {100 * row['acc_inside']:5.1f}% (located {100 * row['located']:5.1f}%"
                       f", colour|loc {100 * row['colour_when_located']:5.1f}%)  cells "
                       f"{100 * row['cell_accuracy']:5.1f}%  exact {100 * row['exact_match']:5.1f}%",
@@ -148,8 +149,11 @@ if __name__ == "__main__":
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--score-scale", type=float, default=0.0)
     parser.add_argument("--attend", default="features", choices=("features", "input"))
+    parser.add_argument("--gated", action="store_true", help="windowed.init_params(gated=True)")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--final", default="0,20,100", help="Grad K columns at the end")
+    parser.add_argument("--watch", type=int, default=0, help="Grad K of the evaluations "
+                                                             "during training (64 tasks)")
     parser.add_argument("--name", default=None, help="windowed_<name>.json (default: none)")
     args = parser.parse_args()
     keep_freed_memory()
@@ -157,9 +161,9 @@ if __name__ == "__main__":
     hidden = tuple(int(h) for h in args.hidden.split(","))
     t0 = time.perf_counter()
     options = dict(window=args.window, encoder_window=args.encoder_window, heads=args.heads,
-                   score_scale=args.score_scale, attend=args.attend)
+                   score_scale=args.score_scale, attend=args.attend, gated=args.gated)
     result, params = run(config, args.steps, hidden, args.eval_every,
-                         [int(k) for k in args.final.split(",") if k], **options)
+                         [int(k) for k in args.final.split(",") if k], args.watch, **options)
     result["meta"] = {"argv": sys.argv[1:], "config": dataclasses.asdict(config),
                       "hidden": hidden, **options,
                       "seconds": round(time.perf_counter() - t0, 1),
