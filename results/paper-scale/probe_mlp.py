@@ -38,8 +38,9 @@ from autograd import value_and_grad
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks
 from lpn_mini.latent import leave_one_out_mean
-from lpn_mini.losses import log_likelihood, log_softmax
-from lpn_mini.model import decode, encode, init_params
+from lpn_mini import model
+from lpn_mini.losses import grid_log_likelihood, log_softmax
+from lpn_mini.model import decode, encode
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, warmup_lr
 from lpn_mini.tasks import pattern_tasks
 from lpn_mini.training import train
@@ -100,12 +101,14 @@ def probe_variant(name, overrides):
             "loss_curve": [(r["step"], r["loss"]) for r in curve]}
 
 
-def probe_oracle(steps=2000, hidden=(256, 256), lr=1e-3, batch=64, seed=0):
-    """The MLP decoder alone, given the one-hot of the true pattern as z (no encoder)."""
+def probe_oracle(steps=2000, hidden=(256, 256), lr=1e-3, batch=64, seed=0, net=model,
+                 **net_options):
+    """A decoder alone, given the one-hot of the true pattern as z (no encoder). net: the
+    module of its networks (``lpn_mini.model``, or ``lpn_mini.windowed`` with its options)."""
     config = make_config("paper", overrides=BASE)
     P, C = config.pattern_size, config.num_colors
-    dec = init_params(onp.random.default_rng([seed, 0]), (10, 10), C, P * P * C, hidden,
-                      dtype=onp.float32)["decoder"]
+    dec = net.init_params(onp.random.default_rng([seed, 0]), (10, 10), C, P * P * C, hidden,
+                          onp.float32, **net_options)["decoder"]
 
     def tasks(rng, n, unseen):
         """x, y ``(n, N, H, W)`` and z, the one-hot of each task's pattern, ``(n, 1, P P C)``."""
@@ -119,7 +122,8 @@ def probe_oracle(steps=2000, hidden=(256, 256), lr=1e-3, batch=64, seed=0):
         z = onp.eye(C, dtype=onp.float32)[pattern].reshape(n, 1, P * P * C)
         return x, y, z
 
-    loss_fn = lambda dec, x, y, z: -np.mean(log_likelihood(dec, x, y, z, "mean"))
+    def loss_fn(dec, x, y, z):
+        return -np.mean(grid_log_likelihood(net.decode(dec, x, z), y, "mean"))
     ex, ey, ez = tasks(onp.random.default_rng([config.eval_seed, 0]), 256, True)
     state, curve, rows = adam_init(dec), [], []
     for step in range(steps):
@@ -129,7 +133,7 @@ def probe_oracle(steps=2000, hidden=(256, 256), lr=1e-3, batch=64, seed=0):
                                  warmup_lr(lr, step, 99), weight_decay=1e-4)
         curve.append(float(loss))
         if step + 1 in CHECKPOINTS:
-            rows.append({"step": step + 1, **split_scores(decode(dec, ex, ez), ey)})
+            rows.append({"step": step + 1, **split_scores(net.decode(dec, ex, ez), ey)})
             print(f"{'oracle decoder (true pattern as z)':<34} {_line(rows[-1])}", flush=True)
     every = 50
     mean_curve = [(s + every, float(onp.mean(curve[s:s + every])))
@@ -159,10 +163,10 @@ def plot(results, path):
                      color=line.get_color())
         axes[2].plot(s, [100 * r["located"] for r in ck], "x--", color=line.get_color())
     axes[0].set(title="training loss (per-cell mean + beta KL)", xlabel="step", yscale="log")
-    axes[1].set(title="held-out loss per cell: inside (o) / outside (x) the pattern",
+    axes[1].set(title="held-out loss per cell, inside (o) / outside (x)",
                 xlabel="step", yscale="log")
     axes[1].axhline(onp.log(9), color="grey", lw=0.8)
-    axes[2].set(title="inside the pattern: located (x), colour when located (o), %",
+    axes[2].set(title="pattern cells: located (x), right colour (o), %",
                 xlabel="step")
     axes[2].axhline(100 / 9, color="grey", lw=0.8)
     axes[0].legend(fontsize=7)

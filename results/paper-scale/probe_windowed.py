@@ -38,7 +38,7 @@ from lpn_mini.latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, s
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, tree_leaves, warmup_lr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from probe_mlp import split_scores  # noqa: E402  (the same per-cell split as the MLP probe)
+from probe_mlp import probe_oracle, split_scores  # noqa: E402  (the MLP probe's measures)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASE = ["batch_size=64", "eval_tasks=256", "seed=0"]
@@ -150,6 +150,8 @@ if __name__ == "__main__":
     parser.add_argument("--score-scale", type=float, default=0.0)
     parser.add_argument("--attend", default="features", choices=("features", "input"))
     parser.add_argument("--gated", action="store_true", help="windowed.init_params(gated=True)")
+    parser.add_argument("--oracle", action="store_true", help="train the decoder alone, given "
+                        "the one-hot of the true pattern as z (probe_mlp.probe_oracle)")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--final", default="0,20,100", help="Grad K columns at the end")
     parser.add_argument("--watch", type=int, default=0, help="Grad K of the evaluations "
@@ -162,6 +164,13 @@ if __name__ == "__main__":
     t0 = time.perf_counter()
     options = dict(window=args.window, encoder_window=args.encoder_window, heads=args.heads,
                    score_scale=args.score_scale, attend=args.attend, gated=args.gated)
+    if args.oracle:
+        result = probe_oracle(args.steps, hidden, config.lr, net=windowed, window=args.window,
+                              gated=args.gated)
+        result["meta"] = {"argv": sys.argv[1:], "hidden": hidden, **options}
+        with open(os.path.join(HERE, f"windowed_{args.name}.json"), "w") as f:
+            json.dump(result, f, indent=1)
+        sys.exit()
     result, params = run(config, args.steps, hidden, args.eval_every,
                          [int(k) for k in args.final.split(",") if k], args.watch, **options)
     result["meta"] = {"argv": sys.argv[1:], "config": dataclasses.asdict(config),
