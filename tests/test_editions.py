@@ -303,6 +303,32 @@ def _python_for_nobody():
     return None
 
 
+# Exercise 1's file, which leaves a file in /tmp and /dev/shm and a process running.
+STASHER = """\
+import os, subprocess
+os.makedirs("STASH", exist_ok=True)
+open("STASH/left.txt", "w").write("for a later exercise")
+open("STASH-shm", "w").write("for a later exercise")
+subprocess.Popen(["sleep", "60"], start_new_session=True)
+
+def mlp_forward(layers, h):
+    return h
+"""
+
+
+def _processes_of(user):
+    """The command lines of the processes running as ``user``."""
+    import pwd
+    uid, out = pwd.getpwnam(user).pw_uid, []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if f"\nUid:\t{uid}\t" in status.read_text():
+                out.append((status.parent / "cmdline").read_text().replace("\0", " "))
+        except OSError:
+            pass
+    return out
+
+
 # Exercise 3's reference, except that it is wrong where the code runs as root.
 ROOT_SHY = """\
 import os
@@ -330,7 +356,10 @@ def test_on_gradescope_the_students_code_runs_as_nobody_and_cannot_read_the_answ
     this process's environment) has no counterpart on Gradescope, where lpn-mini is not
     installed anywhere but in the zip's own folder."""
     from helpers import SOURCE_THIEF
-    files = {"ex03_reparameterize.py": ROOT_SHY, "ex04_kl_divergence.py": SOURCE_THIEF}
+    stash = f"/tmp/lpn-stash-{os.getpid()}"
+    shm = f"/dev/shm/lpn-stash-{os.getpid()}"
+    files = {"ex01_mlp_forward.py": STASHER.replace("STASH-shm", shm).replace("STASH", stash),
+             "ex03_reparameterize.py": ROOT_SHY, "ex04_kl_divergence.py": SOURCE_THIEF}
     python, packages = _python_for_nobody()
     clean = {"PATH": "/usr/bin:/bin", "HOME": "/root", "LPN_MINI_PYTHON": python,
              "PYTHONPATH": packages, "MPLBACKEND": "Agg"}
@@ -349,6 +378,14 @@ def test_on_gradescope_the_students_code_runs_as_nobody_and_cannot_read_the_answ
         scores[switch] = _exercise_scores(data)
         if switch:
             assert os.stat(autograder).st_mode & 0o077 == 0  # the zip's copy: root only
+            # What ex01's code left for later exercises, and the process it left running,
+            # are gone when the next exercise starts.
+            assert not os.path.exists(stash) and not os.path.exists(shm)
+            assert not _processes_of("nobody"), _processes_of("nobody")
+    import shutil
+    shutil.rmtree(stash, ignore_errors=True)  # left by the run as root, which is not swept
+    if os.path.exists(shm):
+        os.unlink(shm)
     assert scores["nobody"][3] == 10 and scores["nobody"][4] == 0, scores
     assert scores[""][3] == 0 and scores[""][4] == 10, scores
 

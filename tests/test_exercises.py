@@ -74,6 +74,9 @@ MISTAKES = {
         "axis=-1)", "axis=0)")], "expected shape"),
     "log_likelihood: softmax without the maximum subtracted": ("log_likelihood", [(
         "    m = max_colours(logits)", "    m = 0.0  #")], "subtract the maximum"),
+    "log_likelihood: the normalizer of the unshifted logits": ("log_likelihood", [(
+        LOG_SUM, "    return shifted - np.log(sum_colours(np.exp(logits), keepdims=True))")],
+        "the normalizer"),
     "log_likelihood: one maximum shared by every cell": ("log_likelihood", [(
         "    m = max_colours(logits)", "    m = np.max(getval(logits))  #")], "each cell's own"),
     "log_likelihood: log-softmax over the wrong axis": ("log_likelihood", [(
@@ -166,6 +169,35 @@ MISTAKES = {
         "dtype=z.dtype)", "dtype=z.dtype) / x_spec.shape[1]")], "a (1, N) mask of ones"),
     "infer_latent: squeezed (loses the batch axis of one task)": ("infer_latent", [(
         "return z_star[:, 0]", "return z_star.squeeze()")], "a batch of one task is still a batch"),
+    "infer_latent: a list of latents": ("infer_latent", [(
+        "return z_star[:, 0]", "return [z_star[b, 0] for b in range(z_star.shape[0])]")],
+        "not a Python list"),
+    "infer_latent: always the best of the trajectory": ("infer_latent", [(
+        SEARCH, SEARCH.replace("**search_options)",
+                               '**{**search_options, "best_of_trajectory": True})'))],
+        "returns its last latent"),
+    "mlp_forward: squeezed output": ("mlp_forward", [(
+        "    return h\n", "    return np.squeeze(h)\n")], "a batch of one is still a batch"),
+    "reparameterize: squeezed": ("reparameterize", [(
+        "    return mu + eps * np.exp(0.5 * logvar)", "    return np.squeeze(mu + eps * np.exp(0.5 * logvar))")],
+        "a batch of one is still a batch"),
+    "kl_divergence: squeezed": ("kl_divergence", [(
+        "    return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1)",
+        "    return np.squeeze(0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1))")],
+        "a batch of one is still a batch"),
+    "kl_divergence: a list": ("kl_divergence", [(
+        "    return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1)",
+        "    return list(0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1))")],
+        "not a Python list"),
+    "leave_one_out_mean: squeezed": ("leave_one_out_mean", [(
+        "    return (total - z) / (N - 1)", "    return np.squeeze((total - z) / (N - 1))")],
+        "a batch of one is still a batch"),
+    "latent_ascent_step: squeezed": ("latent_ascent_step", [(
+        "    return z + alpha * dz", "    return np.squeeze(z + alpha * dz)")],
+        "a batch of one is still a batch"),
+    "log_likelihood: squeezed grid log-likelihood": ("log_likelihood", [(
+        "        return np.sum(picked, axis=(-2, -1))", "        return np.squeeze(np.sum(picked, axis=(-2, -1)))")],
+        "a batch of one is still a batch"),
     "infer_latent: no search": ("infer_latent", [(SEARCH, "z_star = z_start")],
                                 "refine the starting latent"),
     "infer_latent: a float64 mask for a float32 model": ("infer_latent", [(

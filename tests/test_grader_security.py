@@ -368,3 +368,52 @@ def test_a_long_exception_message_is_cut_to_one_short_line(tmp_path):
     for line in result.feedback:
         assert "ex04_kl_divergence.py, line 2: ValueError: shapes (3, 4)" in line, line
         assert line.endswith("[...]") and len(line) < 500, line
+
+
+def test_what_would_do_the_exercise_for_the_student_is_not_available(tmp_path):
+    """Exercise 2 asks for a backward pass by hand: autograd on a forward pass scores 0.
+    Exercise 7 asks for one ascent step: the library's search, which takes that step,
+    scores 0. Each with the line that says why."""
+    backward = graded(by_slug("mlp_backward"), tmp_path, """\
+        import autograd.numpy as np
+        from autograd import grad
+
+        def mlp_backward(layers, h, dout):
+            def forward(layers, h):
+                for k, (W, b) in enumerate(layers):
+                    h = h @ W + b if k == 0 else np.maximum(h, 0) @ W + b
+                return h
+            out = lambda a: np.sum(forward(a[0], a[1]) * dout)
+            return grad(out)((layers, h))
+        """, timeout=60)
+    assert backward.total > 0 and backward.points == 0, backward.feedback
+    assert all("autograd's differentiation (make_vjp) is not available" in line
+               for line in backward.feedback), backward.feedback
+    step = graded(by_slug("latent_ascent_step"), tmp_path, """\
+        from lpn_mini.latent import search_latents
+
+        def latent_ascent_step(decoder_params, x, y, z, mask, alpha, stop_gradient=True,
+                               reduce="sum"):
+            return search_latents(decoder_params, x, y, z, mask, num_steps=1, alpha=alpha,
+                                  stop_gradient=stop_gradient, reduce=reduce)
+        """, timeout=60)
+    assert step.total > 0 and step.points == 0, step.feedback
+    assert all("search_latents() takes the very steps exercise 7 asks for" in line
+               for line in step.feedback), step.feedback
+
+
+def test_each_exercise_sees_only_the_answers_it_relies_on(tmp_path):
+    """The library copy that grades exercise k holds the reference lines of the exercises
+    k relies on and of no other (its own included), and every exercise relies only on
+    exercises before it, which are graded first: no process running a student's code
+    holds an answer that a later exercise's process could use."""
+    from lpn_mini.grading.editions import (_matcher, copy_for_grading, dependencies,
+                                           find_answers, solution_lines)
+    needs, owner = dependencies(), _matcher(solution_lines())
+    for ex in EXERCISES:
+        assert all(j < ex.number for j in needs[ex.number]), (ex.number, needs[ex.number])
+        copy_for_grading(ex, tmp_path / ex.slug)
+        seen = {owner(line) for _, _, line in find_answers(tmp_path / ex.slug)}
+        allowed = {name for j in needs[ex.number] for _, name in EXERCISES[j - 1].functions}
+        assert seen <= allowed, (ex.number, seen - allowed)
+        assert bool(seen) == bool(allowed), (ex.number, seen, allowed)

@@ -307,10 +307,11 @@ def _copy_library(out):
         target.write_text(text)
 
 
-def _stub_every_body(text, path, only=None):
+def _stub_every_body(text, path, only=None, raises=None):
     """Each marked body replaced by the stub of the function it is in; the markers stay
     around the stub, so that ``lpn-mini exercises build`` still works in the handout.
-    only: a set of function names; then only the bodies inside those functions."""
+    only: a set of function names; then only the bodies inside those functions.
+    raises: a function name -> the exception text its stub raises (``strip_solution``)."""
     lines = text.splitlines(keepends=True)
     tree = ast.parse(text, filename=str(path))
     functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -336,7 +337,7 @@ def _stub_every_body(text, path, only=None):
             continue
         block = "".join(lines[i:j + 1])
         indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
-        stub = strip_solution(block, names[-1])
+        stub = strip_solution(block, names[-1], raises and raises(names[-1]))
         out += [lines[i], *stub.splitlines(keepends=True), f"{indent}{END}\n"]
         i = j + 1
     return "".join(out)
@@ -350,13 +351,28 @@ GRADER_ONLY = ("lpn_mini/grading/fixtures/expected-visible",
 
 def copy_for_grading(exercise, out):
     """The library as the process that grades ``exercise`` sees it, into ``out/lpn_mini``:
-    the bodies that exercise asks for stubbed (so its reference cannot be read there,
-    with ``inspect.getsource`` or from the files), every other function the reference (the
-    instructor's edition grades each exercise on its own), no expected outputs, no makers.
-    Directories 0755 and files 0644, so that another user can read but not change it."""
+    the bodies that exercise asks for stubbed (so its reference cannot be read there, with
+    ``inspect.getsource`` or from the files), the reference of every exercise it relies on
+    (``dependencies``: the instructor's edition grades each exercise on its own), every
+    other exercise's body a line that raises (so that no answer is there to be carried
+    from one exercise's process to a later one's: every exercise relies only on exercises
+    before it, which are graded first), no expected outputs, no makers. Directories 0755
+    and files 0644, so that another user can read but not change it."""
+    keep = set(dependencies()[exercise.number]) if has_solutions() else set()
+    number = {name: ex.number for ex in EXERCISES for _, name in ex.functions}
     asked = {}
-    for module, name in exercise.functions:
-        asked.setdefault(Path(*module.split(".")).with_suffix(".py").as_posix(), set()).add(name)
+    for ex in EXERCISES:
+        if ex.number not in keep:
+            for module, name in ex.functions:
+                rel = Path(*module.split(".")).with_suffix(".py").as_posix()
+                asked.setdefault(rel, set()).add(name)
+
+    def raises(name):
+        if number.get(name, exercise.number) == exercise.number:
+            return None  # the exercise's own stub, as the student's template has it
+        return (f"RuntimeError(\"{name}() (exercise {number[name]}) is not available while "
+                f"exercise {exercise.number} is graded: its reference does not use it\")")
+
     for path in sorted(LIBRARY.rglob("*")):
         rel = path.relative_to(ROOT)
         posix = rel.as_posix()
@@ -365,8 +381,9 @@ def copy_for_grading(exercise, out):
             continue
         target = Path(out) / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if posix in asked:
-            target.write_text(_stub_every_body(path.read_text(), path, only=asked[posix]))
+        if posix in asked and BEGIN in path.read_text():
+            target.write_text(_stub_every_body(path.read_text(), path, only=asked[posix],
+                                               raises=raises))
         else:
             shutil.copyfile(path, target)
         os.chmod(target, 0o644)

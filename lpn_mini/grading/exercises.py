@@ -27,6 +27,11 @@ class Exercise:
     functions: tuple     # ("module", "function") pairs, in the order they appear
     imports: str         # what the student file imports (helpers they may use)
     statement: str       # what to implement, shapes, the equation, a hint
+    # Functions that would do the exercise for the student without calling their code
+    # (a library function that takes the same steps, autograd for a backward pass by hand):
+    # while it is graded, calling one raises RuntimeError(unavailable_why.format(name=...)).
+    unavailable: tuple = ()
+    unavailable_why: str = ""
 
     @property
     def filename(self):
@@ -52,7 +57,10 @@ input h. The grader checks your numbers against autograd's.
 Shapes: h (..., fan_in); dout (..., fan_out); returns ([(dW, db), ...], dh).
 For out = a @ W + b: dW = a^T dout (summed over all leading axes), db = sum of dout over
 the leading axes, da = dout @ W^T. A ReLU passes the gradient only where its input was > 0.
-Hint: run the forward pass first and keep each layer's input and pre-activation."""),
+Hint: run the forward pass first and keep each layer's input and pre-activation.""",
+             unavailable=(("autograd.core", "make_vjp"), ("autograd.core", "make_jvp")),
+             unavailable_why="exercise 2 is the backward pass by hand: autograd's "
+                             "differentiation ({name}) is not available while it is graded."),
     Exercise(3, "reparameterize", "The reparameterization trick",
              (("lpn_mini.latent", "reparameterize"),), "import autograd.numpy as np\n", """\
 Algorithm 2, lines 4-6: draw z_i ~ q_phi(z | x_i, y_i) = N(mu, diag(exp(logvar))) as a
@@ -113,7 +121,13 @@ Shapes: z (B, M, d); mask (M, N); x, y (B, N, H, W) -> (B, M, d).
 objectives; the gradient of their sum gives every latent's own gradient at once.
 With stop_gradient=True the update must be a constant for any outer gradient (the paper's
 default): compute it from `without_gradient(...)` copies of the parameters and of z.
-Hint: `autograd.grad(f)(z)` differentiates a scalar function f at z."""),
+Hint: `autograd.grad(f)(z)` differentiates a scalar function f at z.""",
+             unavailable=(("lpn_mini.latent", "latent_gradient_ascent"),
+                          ("lpn_mini.latent", "ascent_path"), ("lpn_mini.latent", "_trajectory"),
+                          ("lpn_mini.latent", "search_latents")),
+             unavailable_why="{name}() takes the very steps exercise 7 asks for, so it is not "
+                             "available while exercise 7 is graded: write the step with "
+                             "specification_log_likelihood and autograd.grad."),
     Exercise(8, "training_loss", "The full training loss (Algorithm 2)",
              (("lpn_mini.training", "training_loss"),),
              "import autograd.numpy as np\n\nfrom lpn_mini.latent import (LEAVE_ONE_OUT, "
@@ -185,10 +199,13 @@ def function_source(module, name):
     return "".join(lines)
 
 
-def strip_solution(source, name):
-    """Replace each marked solution body with the student stub."""
+def strip_solution(source, name, raises=None):
+    """Replace each marked solution body with the student stub (or, with ``raises``, a line
+    that raises that exception text, e.g. ``RuntimeError("...")``)."""
     def stub(m):
         i = m.group("indent")
+        if raises:
+            return f"{i}raise {raises}\n"
         return (f"{i}# YOUR CODE HERE\n"
                 f"{i}raise NotImplementedError(\"{name} is not implemented yet: replace this "
                 f"line with your code\")\n")

@@ -47,6 +47,7 @@ import secrets
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -355,6 +356,43 @@ def child_account(name):
     return account
 
 
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")  # where every user may write
+KILL_ALL = "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\n"
+
+
+def _writable_by_others(path):
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISDIR(mode) and bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def sweep(account):
+    """After a student's code ran as ``account``'s user: end every process of that user
+    (one that escaped the process group) and remove every file and folder that user owns
+    in the folders everyone may write to, so that nothing is handed from one exercise's
+    process (or one student's) to the next."""
+    subprocess.run([sys.executable, "-S", "-c", KILL_ALL], user=account.uid, group=account.gid,
+                   extra_groups=[], cwd="/", capture_output=True, timeout=60)
+    for top in SHARED_FOLDERS:
+        for folder, dirs, files in os.walk(top):
+            for name in [*files, *dirs]:
+                path = os.path.join(folder, name)
+                try:
+                    if os.lstat(path).st_uid != account.uid:
+                        continue
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        os.unlink(path)
+                except OSError:
+                    pass
+            # Only a folder others may write to can hold what that user made (it owns what
+            # it made, and those went above): look no deeper than such folders.
+            dirs[:] = [d for d in dirs if _writable_by_others(os.path.join(folder, d))]
+
+
 def _hand_over(path, which, folder, account):
     """A copy of the student's file (and, in the student edition, of the other exercise
     files beside it) in ``folder``, owned by ``account``'s user, which may not be able to
@@ -418,8 +456,12 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
                "-s", "--tb=no", "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin",
                "--rootdir", str(checks), "--exercise", exercise.slug, "--submission",
                str(submission), "--edition", which, "--library", str(library)]
-        run = run_child(cmd, token, timeout, memory_mb, work, child_environment(library, work),
-                        account)
+        try:
+            run = run_child(cmd, token, timeout, memory_mb, work,
+                            child_environment(library, work), account)
+        finally:
+            if account:
+                sweep(account)
     _read_child(result, run, token, references, exercise, which, collect, timeout, memory_mb)
     if account:  # the lines name the copy; the student knows the file by its own path
         result.feedback = [line.replace(str(submission.parent), str(Path(path).resolve().parent))

@@ -96,7 +96,8 @@ def make_mlp_forward(rng, s):
     l32, h32 = f32(layers), h.astype(onp.float32)
     return dict(layers=layers, h=h, out=mlp_forward(layers, h), r=r, dlayers=dlayers, dh=dh,
                 one_layer=one, one_out=mlp_forward(one, h),
-                layers32=l32, h32=h32, out32=mlp_forward(l32, h32))
+                layers32=l32, h32=h32, out32=mlp_forward(l32, h32),
+                out_of_one=mlp_forward(layers, h[:1, :1]))                   # (1, 1, fan_out)
 
 
 def make_mlp_backward(rng, s):
@@ -123,7 +124,8 @@ def make_reparameterize(rng, s):
     m32, l32, e32 = (a.astype(onp.float32) for a in (mu, logvar, eps))
     return dict(mu=mu, logvar=logvar, eps=eps, z=reparameterize(mu, logvar, eps), r=r, dmu=dmu,
                 dlogvar=dlogvar, deps=deps, mu32=m32, logvar32=l32, eps32=e32,
-                z32=reparameterize(m32, l32, e32))
+                z32=reparameterize(m32, l32, e32),
+                z_of_one=reparameterize(mu[:1, :1], logvar[:1, :1], eps[:1, :1]))  # (1, 1, d)
 
 
 def make_kl_divergence(rng, s):
@@ -134,7 +136,8 @@ def make_kl_divergence(rng, s):
     dmu, dlogvar = vjp(lambda a: kl_divergence(*a), (mu, logvar), r)
     m32, l32 = mu.astype(onp.float32), logvar.astype(onp.float32)
     return dict(mu=mu, logvar=logvar, kl=kl_divergence(mu, logvar), r=r, dmu=dmu,
-                dlogvar=dlogvar, mu32=m32, logvar32=l32, kl32=kl_divergence(m32, l32))
+                dlogvar=dlogvar, mu32=m32, logvar32=l32, kl32=kl_divergence(m32, l32),
+                kl_of_one=kl_divergence(mu[:1, :1], logvar[:1, :1]))               # (1, 1)
 
 
 def make_log_likelihood(rng, s):
@@ -156,6 +159,8 @@ def make_log_likelihood(rng, s):
         out[f"ll_{reduce}"] = log_likelihood(dec, x, yy, z, reduce)
         out[f"dll_{reduce}"] = vjp(lambda a: log_likelihood(a[0], x, yy, a[1], reduce), (dec, z),
                                    out["rl"])
+    out["grid_of_one"] = grid_log_likelihood(logits[:1], y[:1], "sum")         # (1,)
+    out["ll_of_one"] = log_likelihood(dec, x[:1], yy[:1], z[:1], "sum")       # (1, N)
     return out
 
 
@@ -165,7 +170,8 @@ def make_leave_one_out_mean(rng, s):
     z2 = rng.standard_normal((s["B"], 2, s["d"]))
     return dict(z=z, out=leave_one_out_mean(z), r=r, dz=vjp(leave_one_out_mean, z, r), z2=z2,
                 out2=leave_one_out_mean(z2), z32=z.astype(onp.float32),
-                out32=leave_one_out_mean(z.astype(onp.float32)))
+                out32=leave_one_out_mean(z.astype(onp.float32)),
+                out_of_one=leave_one_out_mean(z[:1]))                             # (1, N + 1, d)
 
 
 def make_latent_ascent_step(rng, s):
@@ -183,6 +189,7 @@ def make_latent_ascent_step(rng, s):
             step = lambda a: latent_ascent_step(a[0], x, y, a[1], mask, alpha, stop_gradient=sg,
                                                 reduce=reduce)
             out[f"grad_{reduce}_{'sg' if sg else 'nosg'}"] = vjp(step, (dec, z), r)
+    out["step_of_one"] = latent_ascent_step(dec, x[:1], y[:1], z[:1], mask, alpha)  # (1, M, d)
     return out
 
 
@@ -244,11 +251,13 @@ def make_infer_latent(rng, s):
              dict(name="with eps, num_steps=0", eps=eps),
              dict(name="with eps, num_steps=2, alpha=0.3", eps=eps, num_steps=2, alpha=0.3),
              dict(name="best_of_trajectory=True", eps=eps, num_steps=3, alpha=4.0,
-                  best_of_trajectory=True)]
+                  best_of_trajectory=True),
+             dict(name="best_of_trajectory=False", eps=eps, num_steps=3, alpha=4.0,
+                  best_of_trajectory=False)]
     for case in cases:
         options = {k: v for k, v in case.items() if k not in ("name", "eps")}
         case["z"] = infer_latent(params, x, y, case["eps"], **options)
-    best, last = cases[-1]["z"], infer_latent(params, x, y, eps, num_steps=3, alpha=4.0)
+    best, last = cases[-2]["z"], cases[-1]["z"]
     assert onp.abs(best - last).max() > 1e-3, "choose a search whose best latent is not its last"
     r = rng.standard_normal((B, s["d"]))
     f = lambda a: infer_latent(a[0], x, y, a[1], num_steps=1, alpha=0.3)
@@ -276,16 +285,16 @@ def make(slug, visibility):
 # The entries of each maker's dict that are expected outputs (the rest are inputs); "*"
 # stands for any list index.
 OUTPUTS = {
-    "mlp_forward": ("out", "dlayers", "dh", "one_out", "out32"),
+    "mlp_forward": ("out", "dlayers", "dh", "one_out", "out32", "out_of_one"),
     "mlp_backward": ("dlayers", "dh", "one_dlayers", "one_dh", "dlayers32", "dh32"),
-    "reparameterize": ("z", "dmu", "dlogvar", "deps", "z32"),
-    "kl_divergence": ("kl", "dmu", "dlogvar", "kl32"),
+    "reparameterize": ("z", "dmu", "dlogvar", "deps", "z32", "z_of_one"),
+    "kl_divergence": ("kl", "dmu", "dlogvar", "kl32", "kl_of_one"),
     "log_likelihood": ("log_softmax", "dlog_softmax", "huge_out", "log_softmax32", "grid_sum",
                        "grid_mean", "dgrid_sum", "dgrid_mean", "ll_sum", "ll_mean", "dll_sum",
-                       "dll_mean"),
-    "leave_one_out_mean": ("out", "dz", "out2", "out32"),
+                       "dll_mean", "grid_of_one", "ll_of_one"),
+    "leave_one_out_mean": ("out", "dz", "out2", "out32", "out_of_one"),
     "latent_ascent_step": ("step_sum", "step_mean", "grad_sum_sg", "grad_sum_nosg",
-                           "grad_mean_sg", "grad_mean_nosg"),
+                           "grad_mean_sg", "grad_mean_nosg", "step_of_one"),
     "training_loss": ("cases/*/loss", "cases/*/dparams", "cases/*/deps", "loss32"),
     "adam_update": ("cases/*/params", "cases/*/new_state", "out32"),
     "infer_latent": ("cases/*/z", "dparams", "deps", "z32", "z_one"),

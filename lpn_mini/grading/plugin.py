@@ -78,10 +78,11 @@ def memory_line():
             "exercise; does it build an array far larger than the inputs?")
 
 
-def _make_unavailable(function, name):
-    """Make the library's ``function`` raise, wherever it is referred to, even by a name the
-    student's file imported: its code object is replaced by one that raises. A decorated
-    function (``checked_by``, an autograd primitive) has its innermost function replaced."""
+def _make_unavailable(function, name, message=None):
+    """Make the library's ``function`` raise RuntimeError(``message``, by default that the
+    reference is not available), wherever it is referred to, even by a name the student's
+    file imported: its code object is replaced by one that raises. A decorated function
+    (``checked_by``, an autograd primitive) has its innermost function replaced."""
     target = function
     while True:  # functools.wraps keeps the inner function in __wrapped__, a primitive in .fun
         inner = getattr(target, "__wrapped__", None) or getattr(target, "fun", None)
@@ -91,8 +92,8 @@ def _make_unavailable(function, name):
     if getattr(target, "__code__", None) is None or target.__code__.co_freevars:
         return
     namespace = {}
-    exec(f"def {name}(*args, **kwargs):\n    raise RuntimeError({UNAVAILABLE.format(name=name)!r})\n",
-         namespace)
+    message = message or UNAVAILABLE.format(name=name)
+    exec(f"def {name}(*args, **kwargs):\n    raise RuntimeError({message!r})\n", namespace)
     target.__code__ = namespace[name].__code__
 
 
@@ -197,6 +198,9 @@ def pytest_configure(config):
                  for module, name in exercise.functions]
     for original, (_, name) in zip(originals, exercise.functions):
         _make_unavailable(original, name)
+    for module, name in exercise.unavailable:  # what would do the exercise for the student
+        _make_unavailable(getattr(importlib.import_module(module), name), name,
+                          exercise.unavailable_why.format(name=name))
     path = os.path.abspath(config.getoption("submission"))
     module_name = f"submission_{slug}"
     try:

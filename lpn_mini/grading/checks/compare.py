@@ -101,9 +101,17 @@ def _index(idx, shape):
     return "" if not shape else " at [" + ", ".join(str(int(i)) for i in idx) + "]"
 
 
+ONE = ("a batch of one is still a batch: the result keeps every axis of the inputs, those "
+       "of size 1 too.")
+
+
 def as_array(got, what, hint=""):
     if got is None:
         fail(what, "the function returned None.", "is its `return` missing?")
+    if isinstance(got, (list, tuple)):  # numbers that the code using them cannot compute with
+        fail(what, f"expected an array, got a {type(got).__name__}.", "return an array (what "
+             "autograd.numpy operations give), not a Python list or tuple: the code that uses "
+             "the result needs its shape and its arithmetic.")
     try:
         return onp.asarray(got)
     except Exception:  # a box or an object that is no array

@@ -1,7 +1,7 @@
 """Exercise 1: mlp_forward."""
 from autograd import grad
 
-from .compare import close, close_tree, copies, unchanged, function, weighted_sum
+from .compare import ONE, close, close_tree, copies, unchanged, function, weighted_sum
 
 SLUG = "mlp_forward"
 BETWEEN = "a ReLU goes between layers: after every layer but the last, and never on the input."
@@ -39,3 +39,8 @@ def test_inputs_unchanged(fx):
     out = forward(fx["layers"], fx["h"])
     unchanged((fx["layers"], fx["h"]), before, ("layers", "h"), "mlp_forward")
     close(out, fx["out"], "the output for 3 layers", BETWEEN)  # a point for right answers only
+
+
+def test_a_batch_of_one(fx):
+    close(function(SLUG)(fx["layers"], fx["h"][:1, :1]), fx["out_of_one"],
+          "the output for h of shape (1, 1, fan_in)", ONE)

@@ -1,7 +1,7 @@
 """Exercise 3: reparameterize."""
 from autograd import grad
 
-from .compare import close, copies, function, unchanged, weighted_sum
+from .compare import ONE, close, copies, function, unchanged, weighted_sum
 
 SLUG = "reparameterize"
 SIGMA = ("z is mu plus eps times the standard deviation sigma; logvar is the log of the "
@@ -39,3 +39,8 @@ def test_inputs_unchanged(fx):
     z = reparameterize(*args)
     unchanged(args, before, ("mu", "logvar", "eps"), "reparameterize")
     close(z, fx["z"], "z", SIGMA)  # a point for right answers only
+
+
+def test_a_batch_of_one(fx):
+    close(reparameterize(fx["mu"][:1, :1], fx["logvar"][:1, :1], fx["eps"][:1, :1]),
+          fx["z_of_one"], "z for inputs of shape (1, 1, d)", ONE)

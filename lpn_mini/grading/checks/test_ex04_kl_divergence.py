@@ -2,7 +2,7 @@
 import numpy as onp
 from autograd import grad
 
-from .compare import array, close, copies, fail, function, same_shape, unchanged, weighted_sum
+from .compare import ONE, array, close, copies, fail, function, same_shape, unchanged, weighted_sum
 
 SLUG = "kl_divergence"
 VALUE = ("eq. 10 is KL(N(mu, sigma^2) || N(0, 1)) per dimension in closed form, with its "
@@ -63,3 +63,8 @@ def test_inputs_unchanged(fx):
     out = kl(*args)
     unchanged(args, before, ("mu", "logvar"), "kl_divergence")
     close(out, fx["kl"], "KL", VALUE)  # a point for right answers only
+
+
+def test_a_batch_of_one(fx):
+    close(kl(fx["mu"][:1, :1], fx["logvar"][:1, :1]), fx["kl_of_one"],
+          "the KL for inputs of shape (1, 1, d)", ONE)

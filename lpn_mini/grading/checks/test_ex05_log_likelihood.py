@@ -2,7 +2,7 @@
 import numpy as onp
 from autograd import grad
 
-from .compare import array, close, close_tree, copies, fail, function, unchanged, weighted_sum
+from .compare import ONE, array, close, close_tree, copies, fail, function, unchanged, weighted_sum
 
 SLUG = "log_likelihood"
 REDUCES = ("sum", "mean")
@@ -13,8 +13,29 @@ def log_softmax(logits):
     return function(SLUG, "log_softmax")(logits)
 
 
+def log_softmax_hint(got, want, fx):
+    """Which part of log_softmax is off: where every colour of a cell is off by the same
+    amount it is the normalizer (the log-sum-exp term), else the normalization itself."""
+    g, w = onp.asarray(got, float), onp.asarray(want, float)
+    if g.dtype != w.dtype or g.shape != w.shape:
+        return AXIS
+    off = g - w
+    if onp.allclose(off, off[..., :1], atol=1e-6 * (1.0 + onp.abs(w).max())):
+        return ("every colour of a cell is off by the same amount: the normalizer, the log of "
+                "the sum of the exponentials over the colours, is wrong (a shift by the maximum "
+                "must be applied to the logits inside it and outside it alike).")
+    return AXIS
+
+
+def log_softmax32_hint(got, want, fx):
+    """The float32 check: its dtype where that is wrong, else which part of the values."""
+    if onp.asarray(got).dtype != onp.asarray(want).dtype:
+        return "a float32 input must give float32 out: no float64 constants or new arrays."
+    return log_softmax_hint(got, want, fx)
+
+
 def test_log_softmax_value(fx):
-    close(log_softmax(fx["logits"]), fx["log_softmax"], "log_softmax(logits)", AXIS)
+    close(log_softmax(fx["logits"]), fx["log_softmax"], "log_softmax(logits)", log_softmax_hint)
 
 
 def test_log_softmax_is_normalized(fx):
@@ -50,7 +71,7 @@ def test_log_softmax_gradient(fx):
 
 def test_log_softmax_float32(fx):
     close(log_softmax(fx["logits32"]), fx["log_softmax32"], "log_softmax of float32 logits",
-          "a float32 input must give float32 out.", rtol=1e-5, atol=1e-5)
+          log_softmax32_hint, rtol=1e-5, atol=1e-5)
 
 
 def test_grid_log_likelihood(fx):
@@ -89,3 +110,11 @@ def test_inputs_unchanged(fx):
     unchanged((fx["logits"], fx["y"]), before, ("logits", "y"), "log_softmax or grid_log_likelihood")
     close(out, fx["grid_mean"], "grid_log_likelihood(reduce='mean')",
           "log_softmax at each cell's true colour, then the mean over the H x W cells.")  # right answers only
+
+
+def test_a_batch_of_one(fx):
+    close(function(SLUG, "grid_log_likelihood")(fx["logits"][:1], fx["y"][:1], "sum"),
+          fx["grid_of_one"], "grid_log_likelihood of one grid (B = 1)", ONE)
+    close(function(SLUG, "log_likelihood")(fx["decoder"], fx["x"][:1], fx["yy"][:1], fx["z"][:1],
+                                           "sum"),
+          fx["ll_of_one"], "log_likelihood of one task (B = 1)", ONE)

@@ -2,7 +2,7 @@
 import autograd
 import numpy as onp
 
-from .compare import close, copies, fail, function, unchanged, weighted_sum
+from .compare import ONE, close, copies, fail, function, unchanged, weighted_sum
 
 SLUG = "leave_one_out_mean"
 OTHERS = "z'_i is the mean of the N - 1 *other* latents of the same task."
@@ -61,3 +61,8 @@ def test_input_unchanged(fx):
     out = loo(fx["z"])
     unchanged((fx["z"],), before, ("z",), "leave_one_out_mean")
     close(out, fx["out"], "z'", OTHERS)  # a point for right answers only
+
+
+def test_a_batch_of_one(fx):
+    close(function(SLUG)(fx["z"][:1]), fx["out_of_one"],
+          "the leave-one-out means of one task (B = 1)", ONE)

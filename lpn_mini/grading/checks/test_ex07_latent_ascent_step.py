@@ -2,7 +2,7 @@
 import numpy as onp
 from autograd import grad
 
-from .compare import array, close, close_tree, copies, fail, function, unchanged, weighted_sum
+from .compare import ONE, array, close, close_tree, copies, fail, function, unchanged, weighted_sum
 
 SLUG = "latent_ascent_step"
 
@@ -81,3 +81,8 @@ def test_inputs_unchanged(fx):
     unchanged((fx["decoder"], fx["z"], fx["mask"]), before, ("decoder_params", "z", "mask"),
               "latent_ascent_step")
     close(out, fx["step_sum"], "z after one step", diagnose)  # a point for right answers only
+
+
+def test_a_batch_of_one(fx):
+    close(function(SLUG)(fx["decoder"], fx["x"][:1], fx["y"][:1], fx["z"][:1], fx["mask"],
+                         fx["alpha"]), fx["step_of_one"], "the step for one task (B = 1)", ONE)
