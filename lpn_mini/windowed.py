@@ -16,7 +16,9 @@ The encoder's pooling is attention-like: each of A heads scores every cell and t
 softmax-weighted mean of the cells' features, so it can select one cell (on the Pattern
 task, the anchor, whose window holds the whole pattern). A plain mean over cells would add
 up features of windows that see the pattern at every shift, which keeps its colours but
-loses where they are.
+loses where they are. That the heads CAN select a cell does not mean they learn to: in the
+short runs of ``results/paper-scale/results.md`` they stayed near uniform, and the model
+learned the pattern's colours but not their places (issue 16, open).
 
 Parameter layout (plain dicts of arrays, as autograd and ``optim`` want them)::
 
@@ -28,6 +30,9 @@ Parameter layout (plain dicts of arrays, as autograd and ``optim`` want them)::
               "decoder": {"window": (W (k, k, C, h_1), b (h_1,)),
                           "z":      W (d, h_1),
                           "cell":   [(W, b), ...]}}        # h_1 -> ... -> C   per cell
+
+    gated=True: the encoder has a "gate" (W (k, k, C, h_1), b (h_1,)) on x's windows, and
+    the decoder "z_gate" in place of "z" (see ``init_params``).
 
 A window layer's W is a convolution kernel: entry (i, j, c) weighs colour c at offset
 (i - k // 2, j - k // 2) from the cell. The window size k and the colours C are read off its
