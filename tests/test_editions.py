@@ -356,9 +356,12 @@ def test_on_gradescope_the_students_code_runs_as_nobody_and_cannot_read_the_answ
     this process's environment) has no counterpart on Gradescope, where lpn-mini is not
     installed anywhere but in the zip's own folder."""
     from helpers import SOURCE_THIEF
-    stash = f"/tmp/lpn-stash-{os.getpid()}"
+    # A folder anyone may write to, inside one only root may: swept all the same.
+    stash = Path(f"/tmp/lpn-stash-{os.getpid()}") / "open"
+    stash.mkdir(parents=True, exist_ok=True)
+    stash.chmod(0o777)
     shm = f"/dev/shm/lpn-stash-{os.getpid()}"
-    files = {"ex01_mlp_forward.py": STASHER.replace("STASH-shm", shm).replace("STASH", stash),
+    files = {"ex01_mlp_forward.py": STASHER.replace("STASH-shm", shm).replace("STASH", str(stash)),
              "ex03_reparameterize.py": ROOT_SHY, "ex04_kl_divergence.py": SOURCE_THIEF}
     python, packages = _python_for_nobody()
     clean = {"PATH": "/usr/bin:/bin", "HOME": "/root", "LPN_MINI_PYTHON": python,
@@ -380,10 +383,10 @@ def test_on_gradescope_the_students_code_runs_as_nobody_and_cannot_read_the_answ
             assert os.stat(autograder).st_mode & 0o077 == 0  # the zip's copy: root only
             # What ex01's code left for later exercises, and the process it left running,
             # are gone when the next exercise starts.
-            assert not os.path.exists(stash) and not os.path.exists(shm)
+            assert not (stash / "left.txt").exists() and not os.path.exists(shm)
             assert not _processes_of("nobody"), _processes_of("nobody")
     import shutil
-    shutil.rmtree(stash, ignore_errors=True)  # left by the run as root, which is not swept
+    shutil.rmtree(stash.parent, ignore_errors=True)  # the root run's files are not swept
     if os.path.exists(shm):
         os.unlink(shm)
     assert scores["nobody"][3] == 10 and scores["nobody"][4] == 0, scores

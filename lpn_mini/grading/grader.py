@@ -303,10 +303,13 @@ def _complete(tests, exercise, sets):
 
 @dataclass(frozen=True)
 class Account:
-    """The user a student's code runs as (``grade --user``)."""
+    """The user a student's code runs as (``grade --user``), and the folders under
+    ``SHARED_FOLDERS`` that user may write to (``writable_folders``), which ``sweep`` empties
+    of what it left there after each exercise."""
     name: str
     uid: int
     gid: int
+    writable: tuple = ()
 
 
 READABLE_BY = """\
@@ -335,7 +338,8 @@ def child_account(name):
                          "unprivileged user (e.g. nobody) or create one with useradd.") from None
     if entry.pw_uid == 0:
         raise ValueError(f"--user {name} is root; pass an unprivileged user such as nobody.")
-    account = Account(name, entry.pw_uid, entry.pw_gid)
+    account = Account(name, entry.pw_uid, entry.pw_gid,
+                      writable_folders(entry.pw_uid, entry.pw_gid))
     secrets_ = [editions.LIBRARY / "latent.py",
                 Path(fixtures.expected_folder()) / "expected-visible" / "reparameterize.json"]
     try:
@@ -356,41 +360,50 @@ def child_account(name):
     return account
 
 
-SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")  # where every user may write
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # where every user may write
 KILL_ALL = "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\n"
 
 
-def _writable_by_others(path):
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return False
-    return stat.S_ISDIR(mode) and bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
+def writable_folders(uid, gid):
+    """Every folder under ``SHARED_FOLDERS`` (at any depth, links not followed) that the
+    user ``uid`` of group ``gid`` may write to: the only places where that user's code can
+    leave something for code that runs after it (besides folders it makes there itself)."""
+    found = []
+    for top in SHARED_FOLDERS:
+        for folder, dirs, _ in os.walk(top):
+            try:
+                st = os.lstat(folder)
+            except OSError:
+                continue
+            if (st.st_mode & stat.S_IWOTH or (st.st_uid == uid and st.st_mode & stat.S_IWUSR)
+                    or (st.st_gid == gid and st.st_mode & stat.S_IWGRP)):
+                found.append(folder)
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+    return tuple(found)
 
 
 def sweep(account):
     """After a student's code ran as ``account``'s user: end every process of that user
     (one that escaped the process group) and remove every file and folder that user owns
-    in the folders everyone may write to, so that nothing is handed from one exercise's
-    process (or one student's) to the next."""
+    in the folders it may write to (``account.writable``), so that nothing is handed from
+    one exercise's process (or one student's) to the next."""
     subprocess.run([sys.executable, "-S", "-c", KILL_ALL], user=account.uid, group=account.gid,
                    extra_groups=[], cwd="/", capture_output=True, timeout=60)
-    for top in SHARED_FOLDERS:
-        for folder, dirs, files in os.walk(top):
-            for name in [*files, *dirs]:
-                path = os.path.join(folder, name)
-                try:
-                    if os.lstat(path).st_uid != account.uid:
-                        continue
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        os.unlink(path)
-                except OSError:
-                    pass
-            # Only a folder others may write to can hold what that user made (it owns what
-            # it made, and those went above): look no deeper than such folders.
-            dirs[:] = [d for d in dirs if _writable_by_others(os.path.join(folder, d))]
+    for folder in account.writable:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != account.uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def _hand_over(path, which, folder, account):
