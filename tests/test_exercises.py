@@ -137,6 +137,8 @@ MISTAKES = {
         "**search_options"),
     "training_loss: mu instead of a sample": ("training_loss", [(
         "z = reparameterize(mu, logvar, eps)", "z = mu")], "sampled latents"),
+    "adam_update: a step up the gradient": ("adam_update", [(
+        "lambda p, m, v: p - lr *", "lambda p, m, v: p + lr *")], "moved the wrong way"),
     "adam_update: no bias correction": ("adam_update", [(
         "    c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t\n", "    c1, c2 = 1.0, 1.0\n")],
         "bias corrections"),

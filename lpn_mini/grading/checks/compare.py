@@ -251,19 +251,21 @@ def close_tree(got, want, what, hint="", **tolerance):
 
 
 def _leaves(got, want, what, hint, path=""):
-    """(path, got leaf, want leaf) for each leaf of ``want``, checking the structures match."""
+    """(path, got leaf, want leaf) for each leaf of ``want``, checking the structures match
+    (a hint function is about the numbers of a leaf, so it is not given here)."""
     here = f"{what} {path}".strip()
+    said = "" if callable(hint) else hint
     if isinstance(want, dict):
         if not isinstance(got, dict) or set(got) != set(want):
             fail(here, f"expected a dict with keys {sorted(want)}, got "
-                 f"{sorted(got) if isinstance(got, dict) else type(got).__name__}.", hint)
+                 f"{sorted(got) if isinstance(got, dict) else type(got).__name__}.", said)
         for k in want:
             yield from _leaves(got[k], want[k], what, hint, f"{path}.{k}" if path else str(k))
     elif isinstance(want, (list, tuple)):
         if not isinstance(got, (list, tuple)) or len(got) != len(want):
             given = (f"{len(got)} items" if isinstance(got, (list, tuple))
                      else type(got).__name__)
-            fail(here, f"expected a {type(want).__name__} of {len(want)} items, got {given}.", hint)
+            fail(here, f"expected a {type(want).__name__} of {len(want)} items, got {given}.", said)
         layer = isinstance(want, tuple) and len(want) == 2 and onp.ndim(want[0]) == 2 and onp.ndim(want[1]) == 1  # (W, b)
         for k, (g, w) in enumerate(zip(got, want)):
             yield from _leaves(g, w, what, hint, f"{path}.{'Wb'[k]}" if layer else f"{path}[{k}]")
