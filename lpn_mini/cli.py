@@ -272,7 +272,14 @@ def _interrupted(args):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if (getattr(args, "command", None) == "exercises" and args.target is None and len(extra) == 1
+            and not extra[0].startswith("-")):
+        # `exercises build --solutions --force OUT`: argparse fills the optional positional
+        # OUT before it reads the options, and would call the path unrecognized.
+        args.target, extra = extra[0], []
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 0

@@ -268,6 +268,15 @@ def test_solutions_never_go_into_the_student_files_unless_forced(tmp_path, monke
     assert "### BEGIN" not in (tmp_path / "exercises" / by_slug("kl_divergence").filename).read_text()
 
 
+def test_a_path_after_the_options_gets_the_line_about_out(tmp_path, capsys):
+    """argparse fills the optional path before it reads the options after it; the path is
+    still taken, and build says to pass it with --out (handout and autograder take it)."""
+    assert main(["exercises", "build", "--solutions", "--force", str(tmp_path / "key")]) == 2
+    assert f"pass the folder with --out {tmp_path / 'key'}" in capsys.readouterr().err
+    assert main(["exercises", "handout", "--force", str(tmp_path / "handout")]) == 0
+    assert (tmp_path / "handout" / "exercises").is_dir()
+
+
 def test_grade_without_pytest_says_what_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(grader, "has_pytest", lambda: False)
     assert main(["grade", str(ROOT / "exercises")]) == 2
