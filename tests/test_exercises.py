@@ -137,6 +137,8 @@ MISTAKES = {
         "**search_options"),
     "training_loss: mu instead of a sample": ("training_loss", [(
         "z = reparameterize(mu, logvar, eps)", "z = mu")], "sampled latents"),
+    "adam_update: eps ignored (a constant 1e-8)": ("adam_update", [(
+        "(onp.sqrt(v / c2) + eps)", "(onp.sqrt(v / c2) + 1e-8)")], "use the eps given"),
     "adam_update: a step up the gradient": ("adam_update", [(
         "lambda p, m, v: p - lr *", "lambda p, m, v: p + lr *")], "moved the wrong way"),
     "adam_update: no bias correction": ("adam_update", [(
@@ -180,6 +182,10 @@ MISTAKES = {
         "returns its last latent"),
     "mlp_forward: squeezed output": ("mlp_forward", [(
         "    return h\n", "    return np.squeeze(h)\n")], "a batch of one is still a batch"),
+    "reparameterize: fresh noise drawn inside": ("reparameterize", [(
+        "mu + eps * np.exp(0.5 * logvar)",
+        "mu + np.random.default_rng(0).standard_normal(np.shape(eps)) * np.exp(0.5 * logvar)")],
+        "does not move with the eps given"),
     "reparameterize: squeezed": ("reparameterize", [(
         "    return mu + eps * np.exp(0.5 * logvar)", "    return np.squeeze(mu + eps * np.exp(0.5 * logvar))")],
         "a batch of one is still a batch"),

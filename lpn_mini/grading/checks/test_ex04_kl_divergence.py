@@ -25,7 +25,7 @@ def test_never_negative(fx):
     got = array(kl(fx["mu"], fx["logvar"]), float)
     if got.shape == fx["kl"].shape and onp.any(got < 0):
         fail("KL", f"the KL came out negative ({got.min():.4g}); a KL divergence is never "
-             "negative.", "look at the sign in front of the sum.")
+             "negative.", "look at the sign of each term of eq. 10, and of the factor in front.")
     close(got, fx["kl"], "KL", VALUE, dtype=False)  # a point for right answers only
 
 
