@@ -183,7 +183,7 @@ def run_child(cmd, token, timeout, memory_mb, cwd, env, account=None):
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    tail, messages, printed, timed_out = bytearray(), bytearray(), 0, False
+    tail, messages, printed, timed_out, ended = bytearray(), bytearray(), 0, False, None
     deadline = time.monotonic() + timeout
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ, "out")
@@ -195,7 +195,13 @@ def run_child(cmd, token, timeout, memory_mb, cwd, env, account=None):
             if left <= 0:
                 timed_out = True
                 break
-            for key, _ in selector.select(timeout=min(left, 1.0)):
+            # A process the student's code started may hold the pipes open after the child
+            # itself has ended: read what is there for a second more, then stop waiting.
+            if ended is None and proc.poll() is not None:
+                ended = time.monotonic()
+            if ended is not None and time.monotonic() - ended > 1.0:
+                break
+            for key, _ in selector.select(timeout=min(left, 0.25)):
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     selector.unregister(key.fileobj)
@@ -466,7 +472,7 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
             submission = _hand_over(path, which, work, account)
         checks = library / CHECKS_DIR.relative_to(editions.ROOT)
         cmd = [sys.executable, "-m", "pytest", str(checks / check_file(exercise).name), "-q",
-               "-s", "--tb=no", "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin",
+               "-s", "--tb=no", "-rN", "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin",
                "--rootdir", str(checks), "--exercise", exercise.slug, "--submission",
                str(submission), "--edition", which, "--library", str(library)]
         try:
