@@ -279,9 +279,11 @@ def use_my_solutions(folder=None, echo=print):
 
 # --------------------------------------------------------------- the student edition
 
-def _skipped(rel):
+def _skipped(rel, left_out=HIDDEN):
+    """Whether ``rel`` (a path in the checkout) stays out of a copy that leaves out the
+    paths ``left_out`` (and what is never copied: caches, generated reports)."""
     rel = rel.as_posix()
-    return (any(rel == h or rel.startswith(h + "/") for h in HIDDEN)
+    return (any(rel == h or rel.startswith(h + "/") for h in left_out)
             or any(fnmatch.fnmatch(part, pattern) for part in rel.split("/") for pattern in NEVER_COPIED))
 
 
@@ -375,14 +377,13 @@ def copy_for_grading(exercise, out):
 
     for path in sorted(LIBRARY.rglob("*")):
         rel = path.relative_to(ROOT)
-        posix = rel.as_posix()
-        if (path.is_dir() or any(posix == g or posix.startswith(g + "/") for g in GRADER_ONLY)
-                or any(fnmatch.fnmatch(part, p) for part in rel.parts for p in NEVER_COPIED)):
+        if path.is_dir() or _skipped(rel, GRADER_ONLY):
             continue
         target = Path(out) / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if posix in asked and BEGIN in path.read_text():
-            target.write_text(_stub_every_body(path.read_text(), path, only=asked[posix],
+        text = path.read_text() if rel.as_posix() in asked else ""
+        if BEGIN in text:
+            target.write_text(_stub_every_body(text, path, only=asked[rel.as_posix()],
                                                raises=raises))
         else:
             shutil.copyfile(path, target)
