@@ -230,3 +230,29 @@ defvjp(take_range, lambda ans, x, start, stop, axis=0:
        lambda g: pad_range(g, start, anp.shape(x)[axis], axis))
 defvjp(pad_range, lambda ans, g, start, size, axis=0:
        lambda h: take_range(h, start, start + anp.shape(g)[axis], axis))
+
+
+# ---- 4. Picking rows along one axis by an index array, and its adjoint -------------------
+
+@primitive
+def take_rows(x, rows, axis=0):
+    """``x`` at the distinct positions ``rows`` (a 1-D int array, on ``x``'s device) along
+    ``axis``. Unlike autograd's own indexing, whose gradient adds into a NumPy array,
+    the gradient here is made by ``x``'s array module (``put_rows``)."""
+    return array_module(x).take(x, rows, axis=axis)
+
+
+@primitive
+def put_rows(g, rows, size, axis=0):
+    """The adjoint of ``take_rows`` for distinct ``rows``: zeros of length ``size`` along
+    ``axis``, with the rows of ``g`` written at positions ``rows``."""
+    shape = list(g.shape)
+    shape[axis] = size
+    out = array_module(g).zeros(shape, dtype=g.dtype)
+    out[(slice(None),) * axis + (rows,)] = g
+    return out
+
+
+defvjp(take_rows, lambda ans, x, rows, axis=0:
+       lambda g: put_rows(g, rows, anp.shape(x)[axis], axis))
+defvjp(put_rows, lambda ans, g, rows, size, axis=0: lambda h: take_rows(h, rows, axis))

@@ -32,17 +32,34 @@ def _flatten(tree, prefix):
     return {prefix: onp.asarray(tree)}
 
 
-def _layers(arrays, prefix):
-    """Rebuild ``[(W, b), ...]`` from ``prefix/0/0``, ``prefix/0/1``, ..."""
-    layers = []
-    while f"{prefix}/{len(layers)}/0" in arrays:
-        k = len(layers)
-        layers.append((arrays[f"{prefix}/{k}/0"], arrays[f"{prefix}/{k}/1"]))
-    return layers
+def _unflatten(arrays, prefix):
+    """Rebuild the tree ``_flatten`` wrote under ``prefix``: names are dict keys, numbers
+    list positions, and a numbered node whose entries are all arrays a tuple (a layer's
+    ``(W, b)``). E.g. ``prefix/encoder/0/0`` -> ``{"encoder": [(W, ...), ...]}`` (the MLP),
+    ``prefix/encoder/table/0`` -> ``{"encoder": {"table": (W, ...)}}`` (conv)."""
+    tree = {}
+    for name, value in arrays.items():
+        if name.startswith(prefix + "/"):
+            node, *parts, last = name[len(prefix) + 1:].split("/")
+            node = tree.setdefault(node, {})
+            for part in parts:
+                node = node.setdefault(part, {})
+            node[last] = value
+
+    def build(node):
+        if not isinstance(node, dict):
+            return node
+        if node and all(k.isdigit() for k in node):
+            items = [build(node[str(i)]) for i in range(len(node))]  # KeyError if a gap
+            return tuple(items) if all(not isinstance(v, dict) for v in node.values()) \
+                else items
+        return {k: build(v) for k, v in node.items()}
+
+    return {net: build(tree.get(net, {})) for net in ("encoder", "decoder")}
 
 
 def _params(arrays, prefix):
-    return {net: _layers(arrays, f"{prefix}/{net}") for net in ("encoder", "decoder")}
+    return _unflatten(arrays, prefix)
 
 
 # The temporary files of save_checkpoint: tempfile.mkstemp(prefix=".tmp-", suffix=".npz")
@@ -113,7 +130,7 @@ def load_checkpoint(path, expected_config=None):
     """Read a checkpoint. Returns ``(params, opt_state, config, step)``.
 
     expected_config: if given, the checkpoint's model shape (grid, colours, latent size,
-    hidden widths) must match it, or the error says which field differs.
+    hidden widths, architecture) must match it, or the error says which field differs.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}; train first with `lpn-mini train`.")
@@ -145,7 +162,8 @@ def load_checkpoint(path, expected_config=None):
     if not params["encoder"] or not params["decoder"]:
         raise ValueError(f"{path} holds no model parameters; it is not an lpn-mini checkpoint.")
     if expected_config is not None:
-        for key in ("grid_size", "num_colors", "latent_dim", "hidden"):
+        for key in ("grid_size", "num_colors", "latent_dim", "hidden", "architecture",
+                    "window"):
             if getattr(config, key) != getattr(expected_config, key):
                 raise ValueError(f"checkpoint {path} was trained with {key} = "
                                  f"{getattr(config, key)!r} but the config asks for "

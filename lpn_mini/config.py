@@ -88,6 +88,11 @@ class Config:
     latent_dim: int = key(8, count(1), "d, the size of the latent z", group="the model")
     hidden: tuple = key((256, 256), counts(1), "hidden widths of encoder and decoder "
                                                "(empty: no hidden layer)")
+    architecture: str = key("mlp", one_of("mlp", "conv"),
+                            "'mlp' (flattened grids, the teaching model) or 'conv' (the "
+                            "latent writes a convolution: lpn_mini/conv.py)")
+    window: int = key(7, Rule("an odd integer >= 1", lambda v: v >= 1 and v % 2 == 1),
+                      "conv: the side k of the kernel (a cell reads x up to k // 2 away)")
     dtype: str = key("float32", one_of("float32", "float64"), "'float32' (fast) or 'float64'")
     device: str = key("cpu", one_of("cpu", "gpu"),
                       "'cpu' (NumPy) or 'gpu' (CuPy); default from LPN_MINI_DEVICE")
@@ -187,6 +192,9 @@ RELATIONS = [
      "from 1), got {c.num_colors}; set num_colors=3 or more."),
     (lambda c: c.task == "pattern" or c.holdout == 0,
      "holdout = {c.holdout} holds out Pattern programs, but task = {c.task!r}; set holdout=0."),
+    (lambda c: c.architecture != "conv" or c.hidden,
+     "architecture = 'conv' needs at least one hidden layer, got hidden = {c.hidden}; set "
+     "e.g. hidden=256,256."),
     (lambda c: c.eval_grad_steps or c.eval_samples,
      "eval_grad_steps and eval_samples are both empty, so evaluation has no column; give at "
      "least one, e.g. eval_grad_steps=0,1,5."),

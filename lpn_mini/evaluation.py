@@ -8,6 +8,8 @@ import numpy as onp
 
 from .backend import array_module, to_device, to_host
 from .inference import leave_one_out_predict, scores
+from .model import latent_dim_of
+from .optim import tree_leaves
 from .tasks import pattern_tasks
 
 
@@ -69,8 +71,8 @@ def evaluate(params, config, x=None, y=None, methods=None, chunk=64, progress=No
     if x is None:
         x, y = eval_tasks(config)
     methods = methods_of(config) if methods is None else methods
-    d = params["encoder"][-1][0].shape[1] // 2
-    xp = array_module(params["encoder"][0][0])  # evaluate where the parameters live
+    d = latent_dim_of(params)
+    xp = array_module(*tree_leaves(params))  # evaluate where the parameters live
     results, predictions = {}, {}
     for name, method, amount in methods:
         # Fresh, fixed noise per method, so each column is reproducible on its own.

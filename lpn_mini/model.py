@@ -10,10 +10,16 @@ the two grids stacked, built directly. The decoder's mixes a grid with a latent 
 being differentiated, so we apply it split, ``[a, b] @ W = a @ W[:n_a] + b @ W[n_a:]``:
 the same function, and the projection of each ``x_j`` is computed once and broadcast
 against every latent that is tried on it.
+
+A second architecture, ``conv.py`` (``architecture = "conv"``: the latent writes a
+convolution), has parameters of another layout: dicts instead of lists of layers. Every
+function below hands such parameters to ``conv``'s function of the same name, so the rest
+of the library (training, search, evaluation) runs either model unchanged.
 """
 import autograd.numpy as np
 import numpy as onp
 
+from . import conv
 from .backend import array_module, take_range
 from .mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first
 from .tasks import (check_array, check_count, check_finite, check_generator, check_grids,
@@ -46,12 +52,24 @@ def one_hot(grid, num_colors, dtype=np.float64, *, check=True):
     return hot.reshape(hot.shape[:-3] + (-1,))
 
 
-def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64):
+ARCHITECTURES = ("mlp", "conv")
+
+
+def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64, *,
+                architecture="mlp", window=7):
     """Fresh parameters for LPN on ``grid_shape = (H, W)`` grids with ``num_colors`` colours.
 
     rng:    ``numpy.random.Generator``.
     hidden: hidden-layer widths shared by encoder and decoder, e.g. ``(256, 256)``.
+    architecture: ``"mlp"`` (this module's networks) or ``"conv"`` (``conv.init_params``,
+        whose kernel is ``window`` x ``window``).
     """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(map(repr, ARCHITECTURES))}, "
+                         f"got {architecture!r}.")
+    if architecture == "conv":
+        return conv.init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype,
+                                window=window)
     check_generator(rng)
     if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
         raise TypeError(f"grid_shape must be a pair (H, W), got {grid_shape!r}; pass e.g. "
@@ -79,12 +97,16 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
 
 def latent_dim_of(params):
     """d, read off the encoder's last layer (2 d outputs: mu then logvar)."""
+    if conv.is_conv(params):
+        return conv.latent_dim_of(params)
     return params["encoder"][-1][0].shape[1] // 2
 
 
 def num_colors_of(decoder_params, grid_shape, latent_dim):
     """C read off the decoder: its last layer has ``H * W * C`` outputs, and its first layer
     ``H * W * C + d`` rows (one error sentence if the grid size or d does not fit)."""
+    if conv.is_conv(decoder_params):
+        return conv.num_colors_of(decoder_params)
     H, W = grid_shape
     rows, outputs = decoder_params[0][0].shape[0], decoder_params[-1][0].shape[1]
     C, rest = divmod(outputs, H * W)
@@ -107,6 +129,8 @@ def encode(encoder_params, x, y, *, check=True):
         that checked them already (``training_loss``, ``check_batch``) pass False.
     Returns ``mu, logvar``, each ``(..., d)``.
     """
+    if conv.is_conv(encoder_params):
+        return conv.encode(encoder_params, x, y, check=check)
     if check:
         check_layers(encoder_params, "encoder_params")
         check_grids(x, y)
@@ -138,6 +162,8 @@ def decode(decoder_params, x, z, *, check=True):
         NaN); callers that checked them already pass False.
     Returns logits ``(..., H, W, C)`` (leading shape the broadcast of both).
     """
+    if conv.is_conv(decoder_params):
+        return conv.decode(decoder_params, x, z, check=check)
     if check:
         check_decoder_inputs(decoder_params, x, z)
     first = decoder_first_layer(decoder_params, x, z)                 # (..., h)
@@ -147,6 +173,8 @@ def decode(decoder_params, x, z, *, check=True):
 def decoder_first_layer(decoder_params, x, z):
     """The decoder's first layer, before its ReLU: ``one_hot(x) W_x + z W_z + b``, ``(..., h)``
     with the leading shape the broadcast of x's and z's (each computed once per x, per z)."""
+    if conv.is_conv(decoder_params):
+        return conv.decoder_first_layer(decoder_params, x, z)
     H, W = x.shape[-2:]
     C = num_colors_of(decoder_params, (H, W), z.shape[-1])
     W0, b0 = decoder_params[0]
@@ -159,6 +187,8 @@ def decoder_first_layer(decoder_params, x, z):
 def decoder_logits(decoder_params, first, grid_shape):
     """The rest of the decoder: from the first layer's output ``(..., h)`` to the logits
     ``(..., H, W, C)`` of ``grid_shape = (H, W)`` grids."""
+    if conv.is_conv(decoder_params):
+        return conv.decoder_logits(decoder_params, first, grid_shape)
     logits = mlp_forward_from_first(decoder_params, first)           # (..., H * W * C)
     return np.reshape(logits, logits.shape[:-1] + tuple(grid_shape) + (-1,))
 
@@ -167,6 +197,8 @@ def check_decoder_inputs(decoder_params, x, z):
     """What ``decode`` checks: the decoder's layers, the grids x (shape, colours) and the
     latents z (shape ``(..., d)`` with d the decoder's, leading shape broadcasting against
     x's, no NaN). One clear error if wrong."""
+    if conv.is_conv(decoder_params):
+        return conv.check_decoder_inputs(decoder_params, x, z)
     check_layers(decoder_params, "decoder_params")
     check_grids(x)
     check_array(z, "z", "latents (..., d)")
@@ -191,6 +223,8 @@ def check_batch(params, x, y, eps=None, min_pairs=2):
     x, y:   int ``(B, N, H, W)`` with B >= 1, N >= ``min_pairs``, colours in ``[0, C)``.
     eps:    None, or finite noise ``(B, N, d)``.
     """
+    if conv.is_conv(params):
+        return conv.check_batch(params, x, y, eps, min_pairs)
     check_params(params)
     check_grids(x, y, min_pairs=min_pairs)
     if params["encoder"][-1][0].shape[1] % 2:

@@ -112,13 +112,14 @@ def plot_accuracy_vs_steps(results, path, title=""):
 def plot_latent_plane(params, x, path, extent=3.0, resolution=9):
     """For a 2-D latent: the output decoded for input ``x`` ``(H, W)`` at each point of a grid
     over the latent plane [-extent, extent]^2, drawn as a mosaic of small grids."""
-    from .model import decode  # local import: plotting does not otherwise need the model
-    d = params["encoder"][-1][0].shape[1] // 2
+    from .model import decode, latent_dim_of  # local: plotting does not otherwise need them
+    from .optim import tree_leaves
+    d = latent_dim_of(params)
     if d != 2:
         raise ValueError(f"the latent plane needs a model with latent_dim = 2, this one has {d}; "
                          "train with --config latent2d.")
     ticks = onp.linspace(-extent, extent, resolution)
-    z = onp.stack(onp.meshgrid(ticks, ticks[::-1]), axis=-1).astype(params["decoder"][0][0].dtype)
+    z = onp.stack(onp.meshgrid(ticks, ticks[::-1]), axis=-1).astype(tree_leaves(params)[0].dtype)
     outputs = onp.argmax(decode(params["decoder"], x[None, None], z), axis=-1)  # (R, R, H, W)
     fig, axes = plt.subplots(resolution, resolution, figsize=(0.8 * resolution, 0.8 * resolution))
     for i in range(resolution):
@@ -205,8 +206,9 @@ def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_
     from .evaluation import search_options
     from .latent import ascent_path, specification_log_likelihood
     from .model import encode
+    from .optim import tree_leaves
     dec = params["decoder"]
-    dtype = dec[0][0].dtype
+    dtype = tree_leaves(dec)[0].dtype
     paths = []
     for t in range(len(x)):
         xt, yt = x[t:t + 1], y[t:t + 1]

@@ -114,6 +114,10 @@ def parameter_count(config):
     n_grid = config.grid_size ** 2 * config.num_colors
     nets = [[2 * n_grid, *config.hidden, 2 * config.latent_dim],      # encoder
             [n_grid + config.latent_dim, *config.hidden, n_grid]]     # decoder
+    if config.architecture == "conv":                                 # conv.init_params
+        n_table = config.window ** 2 * config.num_colors ** 2          # the table, the kernel
+        nets = [[n_table, *config.hidden, 2 * config.latent_dim],
+                [config.latent_dim, *config.hidden, n_table]]
     return sum(a * b + b for sizes in nets for a, b in zip(sizes[:-1], sizes[1:]))
 
 
@@ -151,7 +155,8 @@ def new_params(config):
     check_model_fits(config)
     rng = onp.random.default_rng([config.seed, 0])
     return init_params(rng, (config.grid_size, config.grid_size), config.num_colors,
-                       config.latent_dim, config.hidden, dtype=onp.dtype(config.dtype))
+                       config.latent_dim, config.hidden, dtype=onp.dtype(config.dtype),
+                       architecture=config.architecture, window=config.window)
 
 
 def _read_metrics(path, up_to_step):
