@@ -199,44 +199,42 @@ def kernel(decoder_params, z, rows=None):
 
 
 def apply_kernels(windows, K):
-    """``windows @ K`` with broadcasting, as one batched matrix product.
+    """``windows @ K`` with broadcasting, without multiplying by broadcast copies.
 
-    windows: ``(..., H W, k k C)`` (constants); K: ``(..., k k C, C)``; leading shapes
-    broadcast. ``np.matmul`` would multiply every broadcast pair on its own: in the latent
-    search that is N x N products of a thin ``(H W, k k C) @ (k k C, C)``. Here an axis
-    that only K has (one latent tried on several grids) joins K's columns and an axis that
-    only ``windows`` has joins its rows, so each remaining batch entry is one wide product.
-    The same numbers as ``np.matmul(windows, K)``, up to float rounding.
+    windows: ``(..., H W, R)`` (constants); K: ``(..., R, C)``; leading shapes broadcast.
+    An axis that only ``windows`` has (one latent tried on several grids, as in the latent
+    search: x ``(B, 1, N)`` against z ``(B, M, 1)``) is folded into the rows of the
+    product, so that each latent's kernel multiplies all its grids' windows at once; the
+    other axes broadcast as in ``np.matmul``. The same numbers as ``np.matmul(windows, K)``,
+    up to float rounding.
     """
     lead = onp.broadcast_shapes(np.shape(windows)[:-2], np.shape(K)[:-2])
     n = len(lead)
     windows = np.reshape(windows, (1,) * (n + 2 - np.ndim(windows)) + np.shape(windows))
     K = np.reshape(K, (1,) * (n + 2 - np.ndim(K)) + np.shape(K))
     ws, ks = np.shape(windows)[:n], np.shape(K)[:n]
-    both = [a for a in range(n) if ws[a] == ks[a]]                     # shared batch axes
-    rows = [a for a in range(n) if ws[a] != ks[a] and ks[a] == 1]      # grids' axes
-    cols = [a for a in range(n) if ws[a] != ks[a] and ws[a] == 1]      # latents' axes
-    size = lambda axes, shape: int(onp.prod([shape[a] for a in axes]))
-    nb, nr, nc = size(both, lead), size(rows, lead), size(cols, lead)
+    rows = [a for a in range(n) if ws[a] > 1 and ks[a] == 1]           # the grids' own axes
+    others = [a for a in range(n) if a not in rows]
     (cells, n_in), n_out = np.shape(windows)[n:], np.shape(K)[-1]
-    w = np.reshape(_permute(windows, both + rows + cols + [n, n + 1]),
-                   (nb, nr * cells, n_in))                           # cols have size 1 here
-    k = _permute(K, both + cols + rows + [n, n + 1])                  # rows have size 1 here
-    k = np.reshape(np.moveaxis(np.reshape(k, (nb, nc, n_in, n_out)), 1, 2),
-                   (nb, n_in, nc * n_out))
-    out = np.reshape(np.matmul(w, k), [lead[a] for a in both + rows] + [cells]
-                     + [lead[a] for a in cols] + [n_out])
-    # axes now: both, rows, cells, cols, colours -> back to the broadcast order
-    order = both + rows + ["cells"] + cols + ["out"]
-    perm = [order.index(a) for a in range(n)] + [order.index("cells"), order.index("out")]
-    return _permute(out, perm)
+    n_rows = int(onp.prod([ws[a] for a in rows]))
+    w = _permute(windows, others + rows + [n, n + 1])                  # a view if rows are last
+    w = np.reshape(w, [ws[a] for a in others] + [n_rows * cells, n_in])
+    k = np.reshape(K, [ks[a] for a in others] + [n_in, n_out])         # rows have size 1 in K
+    out = np.matmul(w, k)                                              # (others, rows cells, C)
+    out = np.reshape(out, [lead[a] for a in others] + [ws[a] for a in rows] + [cells, n_out])
+    order = others + rows
+    return _permute(out, [order.index(a) for a in range(n)] + [n, n + 1])
 
 
 def _permute(a, axes):
     """``np.transpose(a, axes)`` as ``np.moveaxis``: the same array, but autograd's
     gradient of transpose passes its axes as a NumPy array, which a device array's module
-    need not take (the fake device refuses it), and moveaxis's passes lists."""
-    return np.moveaxis(a, list(axes), list(range(len(axes))))
+    need not take (the fake device refuses it), and moveaxis's passes lists. No call at
+    all when the axes are already in order."""
+    axes = list(axes)
+    if axes == sorted(axes):
+        return a
+    return np.moveaxis(a, axes, list(range(len(axes))))
 
 
 _WINDOWS = {}   # the last few host grids' windows (grids are constants; see present_windows)
