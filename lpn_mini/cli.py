@@ -109,6 +109,11 @@ def build_parser():
                         "(meant for a GPU: add --device gpu)")
     p.add_argument("--seeds", type=int, help="number of seeds, 0..N-1 (default 5, enough for "
                                               "a paired 95%% interval; 1 with --quick)")
+    p.add_argument("--rows", metavar="LABELS",
+                   help="train only these rows, comma-separated: grad-0, grad-1, "
+                        "grad-1-no-stop-grad, grad-5, sample-5 (table1; grad-0, grad-1 for "
+                        "ood). Default: all. The tables show every row whose seeds are all "
+                        "recorded, so a later run can add the others")
     p.add_argument("--settings", choices=["official", "pseudocode"], default="official",
                    help="official (default): the official code's settings (config.OFFICIAL); "
                         "pseudocode: Algorithm 2 as the paper's pseudo-code writes it; both "
@@ -383,7 +388,8 @@ def _dispatch(args):
         from .reproduce import reproduce
         reproduce(args.experiment, args.out, args.scale, args.quick, args.seeds, args.jobs,
                   args.overrides, args.runs_dir, command="lpn-mini " + " ".join(sys.argv[1:]),
-                  scheduler=args.scheduler, settings=args.settings)
+                  scheduler=args.scheduler, settings=args.settings,
+                  rows=[r.strip() for r in args.rows.split(",")] if args.rows else None)
         return 0
     if args.command == "exercises":
         from .grading import editions

@@ -135,11 +135,14 @@ def base_config(experiment, scale="laptop", quick=False, overrides=(), settings=
 
 
 def plan(experiment, scale="laptop", quick=False, seeds=None, overrides=(), runs_dir=None,
-         settings="official"):
-    """The list of ``Job`` for an experiment."""
+         settings="official", rows=None):
+    """The list of ``Job`` for an experiment. rows: None (every training row), or the rows
+    to run, by label or its slug (``["Grad 0", "grad-1"]``; ``"grad-1-no-stop-grad"``):
+    a table can fill in row by row."""
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; choose one of "
                          f"{', '.join(EXPERIMENTS)}.")
+    only = rows
     seeds = default_seeds(experiment, quick) if seeds is None else seeds
     if seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {seeds}.")
@@ -166,6 +169,14 @@ def plan(experiment, scale="laptop", quick=False, seeds=None, overrides=(), runs
         rows, evaluations = {"Grad 1": []}, with_seen({"test": []})
     else:
         rows, evaluations = {"Grad 1": []}, {}  # ARC is scored by arc.evaluate_arc
+    if only is not None:
+        slugs = {_slug(r) for r in only}
+        unknown = sorted(slugs - {_slug(label) for label in rows})
+        if unknown or not slugs:
+            raise ValueError(f"--rows: {', '.join(map(repr, unknown)) or 'none given'} is not a "
+                             f"training row of {experiment}; choose from "
+                             f"{', '.join(_slug(label) for label in rows)}, comma-separated.")
+        rows = {label: o for label, o in rows.items() if _slug(label) in slugs}
     jobs = []
     for label, row_overrides in rows.items():
         for seed in range(seeds):
@@ -665,7 +676,7 @@ def environment():
 
 def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None, jobs=None,
               overrides=(), runs_dir=None, command=None, echo=print, scheduler=None,
-              settings="official"):
+              settings="official", rows=None):
     """Run ``experiment`` and write ``results.json``, ``results.md`` and figures to
     ``out_dir`` (default ``results/<experiment>``, ``results/<experiment>-quick`` with
     ``quick``). The runs go to ``jobs`` local processes (default 1), or to the Dask cluster
@@ -680,6 +691,8 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
                                       + ("-paper" if scale == "paper" else "")
                                       + ("-pseudocode" if settings == "pseudocode" else ""))
     job_list = plan(experiment, scale, quick, seeds, overrides, runs_dir, settings)
+    wanted = {j.label for j in plan(experiment, scale, quick, seeds, overrides, runs_dir,
+                                    settings, rows)}  # --rows: which rows to train now
     seeds = len({j.seed for j in job_list})
     os.makedirs(out_dir, exist_ok=True)
     base = config_from_dict(job_list[0].config)
@@ -692,13 +705,24 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
     # seed 0's weights, so that one only if its checkpoint is here).
     summaries = [committed_run(j, out_dir, experiment in ("latent2d", "arc") and j.seed == 0)
                  for j in job_list]
-    todo = [i for i, s in enumerate(summaries) if s is None]
-    if len(todo) < len(job_list):
-        echo(f"  {len(job_list) - len(todo)} run(s) reused from {os.path.join(out_dir, 'runs')}")
+    todo = [i for i, s in enumerate(summaries) if s is None and job_list[i].label in wanted]
+    reused = sum(s is not None for s in summaries)
+    if reused:
+        echo(f"  {reused} run(s) reused from {os.path.join(out_dir, 'runs')}")
     done = run_jobs([job_list[i] for i in todo], jobs, scheduler,
                     on_finished=lambda job, s: write_record(out_dir, job, s)) if todo else []
     for i, s in zip(todo, done):
         summaries[i] = s
+    # The tables hold the rows whose every seed has finished (here or in a committed
+    # record); a row left out by --rows and not recorded yet is named, not guessed.
+    missing = list(dict.fromkeys(j.label for j, s in zip(job_list, summaries) if s is None))
+    kept = [(j, s) for j, s in zip(job_list, summaries) if j.label not in missing]
+    if not kept:
+        echo(f"no training row of {experiment} has all {seeds} seeds recorded in "
+             f"{os.path.join(out_dir, 'runs')} yet; run the command without --rows, or with "
+             "the rows to train.")
+        return None
+    job_list, summaries = [j for j, _ in kept], [s for _, s in kept]
     versions, machine = environment()
     record = dict(experiment=experiment, scale=scale, settings=settings, quick=quick,
                   command=command or f"lpn-mini reproduce {experiment}", seeds=list(range(seeds)),
@@ -724,6 +748,9 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
                  f"{machine['cores']} cores ({machine['cpu']}), {jobs} worker(s); ") +
               f"`{record['command']}`.")
     reused = sum(s["reused"] for s in summaries)
+    if missing:
+        footer += (f" Rows not run yet (no record for every seed): {', '.join(missing)}; "
+                   f"add them with `--rows {','.join(map(_slug, missing))}`.")
     if reused:
         footer += (f" {reused} of the runs were reused from an earlier invocation (their "
                    "records say when and where they trained).")
