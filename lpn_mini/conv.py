@@ -60,24 +60,31 @@ def window_index(grid_shape, k):
     return onp.where(inside, rr * W + cc, H * W)
 
 
-def unfold(x, num_colors, k, dtype):
-    """The one-hot k x k window around every cell: int ``(..., H, W)`` ->
-    ``(..., H W, k k C)``; entry ``(q, (o, a))`` is 1 where x has colour a at offset o from
-    cell q, and a window's entries beyond the border are all 0.
-
-    Built on plain arrays (grids are constants): each cell's neighbours' colours are
-    gathered by ``window_index`` from the flattened grid with one extra "colour" C appended
-    for beyond the border, then rows of an identity matrix are gathered by colour (as in
-    ``model.one_hot_cells``); row C is all zeros.
-    """
+def _window_colours(x, num_colors, k):
+    """Each cell's neighbours' colours: int ``(..., H, W)`` -> ``(..., H W, k k)``, entry
+    ``(q, o)`` the colour at offset o from cell q, or C beyond the border (gathered by
+    ``window_index`` from the flattened grid with one extra "colour" C appended)."""
     xp = array_module(x)
     lead, (H, W) = x.shape[:-2], x.shape[-2:]
     flat = xp.reshape(x, lead + (H * W,))
     flat = xp.concatenate([flat, xp.full(lead + (1,), num_colors, dtype=flat.dtype)], axis=-1)
     index = xp.asarray(window_index((H, W), k).reshape(-1))
-    colours = xp.take(flat, index, axis=-1)                             # (..., H W k k)
-    eye = xp.eye(num_colors + 1, num_colors, dtype=dtype)               # row C: all zeros
-    return xp.reshape(eye.take(colours, axis=0), lead + (H * W, k * k * num_colors))
+    return xp.reshape(xp.take(flat, index, axis=-1), lead + (H * W, k * k))
+
+
+def unfold(x, num_colors, k, dtype):
+    """The one-hot k x k window around every cell: int ``(..., H, W)`` ->
+    ``(..., H W, k k C)``; entry ``(q, (o, a))`` is 1 where x has colour a at offset o from
+    cell q, and a window's entries beyond the border are all 0.
+
+    Built on plain arrays (grids are constants): the neighbours' colours
+    (``_window_colours``), then rows of an identity matrix gathered by colour (as in
+    ``model.one_hot_cells``); row C, beyond the border, is all zeros.
+    """
+    xp = array_module(x)
+    colours = _window_colours(x, num_colors, k)                         # (..., H W, k k)
+    eye = xp.eye(num_colors + 1, num_colors, dtype=dtype)
+    return xp.reshape(eye.take(colours, axis=0), colours.shape[:-1] + (k * k * num_colors,))
 
 
 def cooccurrence(x, y, num_colors, k, dtype):
@@ -257,22 +264,30 @@ def present_windows(x, num_colors, k, dtype):
     arrays are unfolded afresh (reading their bytes would copy them to the host).
     """
     if not isinstance(x, onp.ndarray):
-        return _present(unfold(x, num_colors, k, dtype))
+        return _present(x, num_colors, k, dtype)
     flat = onp.ascontiguousarray(x).reshape((-1,) + x.shape[-2:])     # x[:, None] is x too
     key = (flat.shape, str(flat.dtype), num_colors, k, str(onp.dtype(dtype)), flat.tobytes())
     if key not in _WINDOWS:
         if len(_WINDOWS) >= 4:
             _WINDOWS.pop(next(iter(_WINDOWS)))                          # the oldest
-        _WINDOWS[key] = _present(unfold(flat, num_colors, k, dtype))   # (G, H W, R), (R,)
+        _WINDOWS[key] = _present(flat, num_colors, k, dtype)           # (G, H W, R), (R,)
     windows, rows = _WINDOWS[key]
     return windows.reshape(x.shape[:-2] + windows.shape[1:]), rows
 
 
-def _present(windows):
-    xp = array_module(windows)
-    flat = windows.reshape(-1, windows.shape[-1])
-    rows = xp.nonzero(xp.any(flat != 0, axis=0))[0]
-    return xp.take(windows, rows, axis=-1), rows
+def _present(x, num_colors, k, dtype):
+    """``present_windows`` without the memory: the present entries are found from the
+    neighbours' colours, and only their columns of the one-hot windows are built."""
+    xp = array_module(x)
+    C, kk = num_colors, k * k
+    colours = _window_colours(x, C, k)                                  # (..., H W, k k)
+    offsets = xp.arange(kk) * C
+    codes = xp.where(colours < C, colours + offsets, kk * C)            # entry (o, a) = o C + a
+    present = xp.zeros(kk * C + 1, dtype=bool)                          # last: beyond the border
+    present[xp.reshape(codes, (-1,))] = True
+    rows = xp.nonzero(present[:kk * C])[0]                              # (R,) present entries
+    windows = xp.take(codes, rows // C, axis=-1) == rows               # (..., H W, R)
+    return windows.astype(dtype), rows
 
 
 def decoder_first_layer(decoder_params, x, z):

@@ -246,3 +246,15 @@ def test_training_loss_and_gradient_on_the_fake_device_match_numpy():
     assert_agree_to_rounding(np.asarray(float(d_loss)), np.asarray(loss), "loss on the fake", ulps=256)
     for a, b in zip(tree_leaves(grads), tree_leaves(to_host(d_grads)), strict=True):
         assert_agree_to_rounding(b, a, "gradient on the fake device", ulps=256)
+
+
+def test_present_windows_are_the_windows_minus_columns_that_are_zero_everywhere():
+    rng = np.random.default_rng(4)
+    sparse = (rng.random((4, 3, 10, 10)) < 0.02).astype(int)           # like the Pattern task's x
+    for x in (rng.integers(0, C, (3, 2, 5, 6)), sparse):
+        windows, rows = conv.present_windows(x, C, 5, np.float32)
+        full = conv.unfold(x, C, 5, np.float32)
+        np.testing.assert_array_equal(windows, full[..., rows])
+        assert not np.delete(full, rows, axis=-1).any()
+        assert windows.dtype == np.float32 and np.all(np.diff(rows) > 0)
+    assert len(conv.present_windows(sparse, C, 5, np.float64)[1]) == 2 * 25  # colours 0 and 1
