@@ -276,18 +276,23 @@ def present_windows(x, num_colors, k, dtype):
 
 
 def _present(x, num_colors, k, dtype):
-    """``present_windows`` without the memory: the present entries are found from the
-    neighbours' colours, and only their columns of the one-hot windows are built."""
+    """``present_windows`` without building the whole one-hot: which (offset, colour)
+    entries occur is read off a small table of which colours occur at which cell, and
+    only those columns of the windows are gathered from x's one-hot cells."""
     xp = array_module(x)
-    C, kk = num_colors, k * k
-    colours = _window_colours(x, C, k)                                  # (..., H W, k k)
-    offsets = xp.arange(kk) * C
-    codes = xp.where(colours < C, colours + offsets, kk * C)            # entry (o, a) = o C + a
-    present = xp.zeros(kk * C + 1, dtype=bool)                          # last: beyond the border
-    present[xp.reshape(codes, (-1,))] = True
-    rows = xp.nonzero(present[:kk * C])[0]                              # (R,) present entries
-    windows = xp.take(codes, rows // C, axis=-1) == rows               # (..., H W, R)
-    return windows.astype(dtype), rows
+    C = num_colors
+    lead, (H, W) = x.shape[:-2], x.shape[-2:]
+    flat = xp.reshape(x, lead + (H * W,))
+    flat = xp.concatenate([flat, xp.full(lead + (1,), C, dtype=flat.dtype)], axis=-1)
+    hot = xp.eye(C + 1, C, dtype=dtype).take(flat, axis=0)            # (..., H W + 1, C)
+    index = xp.asarray(window_index((H, W), k))                         # (H W, k k)
+    seen = xp.any(xp.reshape(hot, (-1, H * W + 1, C)) != 0, axis=0)   # colour a at cell p, anywhere
+    present = xp.any(seen[index], axis=0)                               # (k k, C): entry (o, a)
+    rows = xp.nonzero(xp.reshape(present, (-1,)))[0]                    # (R,) present entries
+    # Column r of cell q's window is entry (cell index[q, o_r], colour a_r) of ``hot``.
+    picks = index[:, rows // C] * C + rows % C                          # (H W, R)
+    hot = xp.reshape(hot, lead + ((H * W + 1) * C,))
+    return xp.take(hot, picks, axis=-1), rows                           # (..., H W, R)
 
 
 def decoder_first_layer(decoder_params, x, z):
