@@ -3,6 +3,7 @@
     pip install -e ".[bench]"          # jax and torch, CPU builds; never needed by lpn-mini
     python benchmarks/speed.py         # the full table (about 10 minutes on 2 cores)
     python benchmarks/speed.py --quick # a smoke run: tiny config, few repeats
+    python benchmarks/speed.py --configs paper-conv   # the conv model only (needs JAX only)
 
 A training step is the loss of Algorithm 2 and its gradient with respect to every
 parameter: K plain latent steps (``z + alpha * grad``), leave-one-out latents, sum
@@ -18,9 +19,19 @@ and backward = 3 x forward) over the median time, and "% peak" divides that by t
 machine's measured float32/float64 matrix-multiply rate (NumPy, 2048 x 2048). Peak memory is
 the growth of the process's peak resident set during one step after a warm-up step, each
 implementation in its own fresh process (Linux only).
+
+The conv model (``lpn_mini/conv.py``, configs ending in ``-conv``) has its own table: lpn-mini
+against its JAX-jit twin (``frameworks.jax_conv_loss_and_grad``) twice, once over every
+window entry (k k C of them, the model as defined) and once over the entries the batch's
+grids have (what lpn-mini computes, ``conv.present_windows``; on the Pattern task 2 k k).
+Its step clears lpn-mini's remembered windows first, as a training step on new grids finds
+them; JAX unfolds x inside the compiled step. The present entries are found once, on the
+host, before JAX's step is compiled (they are a constant of it; lpn-mini finds them in every
+step), which on the Pattern task is every batch's set. No FLOP or memory columns for it.
 """
 import argparse
 import ctypes
+import importlib
 import json
 import os
 import platform
@@ -33,7 +44,8 @@ import numpy as onp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lpn_mini.allocator import keep_freed_memory  # noqa: E402
-from frameworks import (check_equivalence, jax_loss_and_grad, to_jax, to_torch,  # noqa: E402
+from frameworks import (check_conv_equivalence, check_equivalence, jax_conv_loss_and_grad,  # noqa: E402
+                        jax_loss_and_grad, present_entries, to_jax, to_torch,
                         torch_loss_and_grad)
 
 # name: (tasks B, pairs N, grid G, pattern P, colours C, latent d, hidden)
@@ -42,6 +54,12 @@ CONFIGS = {
     "paper": (128, 4, 10, 4, 10, 32, (256, 256)),    # the paper's Pattern config
     "paper-b32": (32, 4, 10, 4, 10, 32, (256, 256)),  # small batch: Python overhead counts
     "tiny": (8, 4, 4, 2, 10, 8, (64, 64)),           # --quick
+}
+# The conv model, name: (tasks B, pairs N, grid G, pattern P, colours C, latent d, hidden,
+# window k)
+CONV_CONFIGS = {
+    "paper-conv": (128, 4, 10, 4, 10, 32, (256, 256), 7),  # the paper preset's model
+    "tiny-conv": (8, 4, 5, 3, 10, 8, (64, 64), 3),         # a smoke run
 }
 CASES = {  # name: (K, stop_gradient)
     "K=0": (0, True), "K=1": (1, True), "K=1 no-sg": (1, False), "K=5": (5, True)}
@@ -78,6 +96,41 @@ def step_functions(config, dtype, case, which=("lpn-mini", "jax", "torch")):
         h = torch_loss_and_grad(C, K, ALPHA, BETA, sg)
         tp, tx, ty, te = to_torch(params, True), to_torch(x), to_torch(y), to_torch(eps)
         fns["torch"] = lambda: h(tp, tx, ty, te)
+    return fns
+
+
+def make_conv_inputs(config, dtype, seed=0):
+    from lpn_mini import init_params, pattern_tasks
+    B, N, G, P, C, d, hidden, k = CONV_CONFIGS[config]
+    rng = onp.random.default_rng(seed)
+    x, y = pattern_tasks(rng, B, N, G, P, 1.0, C)
+    params = init_params(rng, (G, G), C, d, hidden, dtype=onp.dtype(dtype), architecture="conv",
+                         window=k)
+    eps = rng.standard_normal((B, N, d)).astype(dtype)
+    return params, x, y, eps
+
+
+def conv_step_functions(config, dtype, case, which=("lpn-mini", "jax", "jax rows")):
+    """``{name: zero-argument function running one step of the conv model to completion}``."""
+    from lpn_mini import conv
+    from lpn_mini.training import loss_and_grad
+    K, sg = CASES[case]
+    C, k = CONV_CONFIGS[config][4], CONV_CONFIGS[config][7]
+    params, x, y, eps = make_conv_inputs(config, dtype)
+    fns = {}
+    if "lpn-mini" in which:
+        def lpn_mini_step():
+            conv._WINDOWS.clear()  # a training step's grids are new: unfold them afresh
+            return loss_and_grad(params, x, y, eps, num_steps=K, alpha=ALPHA, beta=BETA,
+                                 stop_gradient=sg, check=False)
+        fns["lpn-mini"] = lpn_mini_step
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    jp, jx, jy, je = to_jax(params), to_jax(x), to_jax(y), to_jax(eps)
+    for name, rows in (("jax", None), ("jax rows", present_entries(x, C, k))):
+        if name in which:
+            g = jax_conv_loss_and_grad(C, k, K, ALPHA, BETA, sg, rows)
+            fns[name] = lambda g=g: jax.block_until_ready(g(jp, jx, jy, je))
     return fns
 
 
@@ -162,39 +215,94 @@ def peak_memory(config, dtype, case, which):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny config, 3 repeats, no memory")
-    p.add_argument("--configs", nargs="+", choices=list(CONFIGS), help="default: demo paper paper-b32")
+    p.add_argument("--configs", nargs="+", choices=list(CONFIGS) + list(CONV_CONFIGS),
+                   help="default: demo paper paper-b32 paper-conv")
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     p.add_argument("--cases", nargs="+", choices=list(CASES), help="default: all four")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds (default 15; 7 at paper)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     p.add_argument("--json", help="also write every number to this file")
+    p.add_argument("--note", help="a line about the run (e.g. the machine's load), printed "
+                   "first and kept in the JSON")
     p.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.memory_child:
         return memory_child(*args.memory_child)
+    configs = args.configs or (["tiny"] if args.quick else ["demo", "paper", "paper-b32",
+                                                            "paper-conv"])
+    conv_configs = [c for c in configs if c in CONV_CONFIGS]
+    configs = [c for c in configs if c in CONFIGS]
     try:
-        import jax  # noqa: F401
-        import torch
+        importlib.import_module("jax")
+        torch = None
+        if configs:  # the MLP table times PyTorch too; the conv table needs JAX only
+            import torch
     except ModuleNotFoundError as e:
-        sys.exit(f"this benchmark compares against JAX and PyTorch; install them with "
-                 f'pip install -e ".[bench]" ({e}).')
-    configs = args.configs or (["tiny"] if args.quick else ["demo", "paper", "paper-b32"])
+        sys.exit(f"this benchmark compares against JAX and PyTorch (the conv model against JAX "
+                 f'only); install them with pip install -e ".[bench]" ({e}).')
+    if args.note:
+        print(args.note + "\n")
     # What lpn-mini's training loop does first (lpn_mini/allocator.py). It is a setting of
     # the process, so JAX and PyTorch run under it too.
     keep_freed_memory()
 
     # 1. Equivalence, float64, every case, before any timing.
-    print("equivalence (float64, max relative difference of loss and gradients vs lpn-mini):")
-    for case, (K, sg) in CASES.items():
-        params, x, y, eps = make_inputs("tiny", "float64", seed=1)
-        diffs = check_equivalence(params, x, y, eps, K, ALPHA, BETA, sg)
-        print(f"  {case:10s} " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + "  ok")
+    if configs:
+        print("equivalence (float64, max relative difference of loss and gradients vs lpn-mini):")
+        for case, (K, sg) in CASES.items():
+            params, x, y, eps = make_inputs("tiny", "float64", seed=1)
+            diffs = check_equivalence(params, x, y, eps, K, ALPHA, BETA, sg)
+            print(f"  {case:10s} " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + "  ok")
+    conv_cases = args.cases or list(CASES)
+    if conv_configs:
+        print("conv model equivalence (float64, tiny-conv, max relative difference vs lpn-mini):")
+        for case in conv_cases:
+            K, sg = CASES[case]
+            params, x, y, eps = make_conv_inputs("tiny-conv", "float64", seed=1)
+            diffs = check_conv_equivalence(params, x, y, eps, K, ALPHA, BETA, sg)
+            print(f"  {case:10s} " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + "  ok")
 
-    threads = {"torch": torch.get_num_threads(), "cores": os.cpu_count()}
+    threads = {"torch": torch.get_num_threads() if torch else None, "cores": os.cpu_count()}
     peaks = {dt: matmul_peak(dt) for dt in args.dtypes}
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch threads {threads['torch']}; NumPy matmul peak "
           + ", ".join(f"{dt} {v / 1e9:.1f} GFLOP/s" for dt, v in peaks.items()))
+    rows = []
+    if configs:
+        rows += mlp_table(args, configs, peaks)
+    if conv_configs:
+        rows += conv_table(args, conv_configs, conv_cases)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(rows=rows, matmul_peak=peaks, machine=platform.platform(),
+                           cores=os.cpu_count(), threads=threads, note=args.note), f, indent=1)
+
+
+def conv_table(args, configs, cases):
+    """Time the conv model against its JAX twins; print the table, return its rows."""
+    rows = []
+    header = ("| config | dtype | case | lpn-mini ms | JAX-jit ms | JAX-jit present entries ms | "
+              "lpn/JAX | lpn/JAX present entries |")
+    print("\n" + header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for config in configs:
+        repeats = args.repeats or (3 if args.quick else 7 if config.startswith("paper") else 15)
+        for dtype in args.dtypes:
+            for case in cases:
+                med = time_interleaved(conv_step_functions(config, dtype, case), repeats)
+                row = dict(config=config, dtype=dtype, case=case,
+                           ms={k: 1e3 * v for k, v in med.items()},
+                           ratio_jax=med["lpn-mini"] / med["jax"],
+                           ratio_jax_rows=med["lpn-mini"] / med["jax rows"], repeats=repeats)
+                rows.append(row)
+                print(f"| {config} | {dtype} | {case} | {row['ms']['lpn-mini']:.1f} | "
+                      f"{row['ms']['jax']:.1f} | {row['ms']['jax rows']:.1f} | "
+                      f"{row['ratio_jax']:.2f} | {row['ratio_jax_rows']:.2f} |", flush=True)
+    return rows
+
+
+def mlp_table(args, configs, peaks):
+    """Time the MLP model in the three frameworks; print the table, return its rows."""
     rows = []
     header = ("| config | dtype | case | lpn-mini ms | JAX-jit ms | PyTorch ms | lpn/JAX | "
               "lpn/PyTorch | lpn GFLOP/s (% peak) | JAX (% peak) | peak MiB lpn / JAX / PyTorch |")
@@ -224,10 +332,7 @@ def main(argv=None):
                       f"{row['ratio_jax']:.2f} | {row['ratio_torch']:.2f} | "
                       f"{row['gflops']['lpn-mini']:.1f} ({100 * row['peak_fraction']['lpn-mini']:.0f}%) | "
                       f"{100 * row['peak_fraction']['jax']:.0f}% | {mem_cell} |", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(rows=rows, matmul_peak=peaks, machine=platform.platform(),
-                           cores=os.cpu_count(), threads=threads), f, indent=1)
+    return rows
 
 
 if __name__ == "__main__":
