@@ -191,9 +191,9 @@ def kernel(decoder_params, z, rows=None):
     """The convolution that latent z writes: ``(..., d)`` -> ``(..., k k C, C)``; row
     ``(o_row, o_col, a)`` holds the logits that colour a of x at offset o adds to a cell.
 
-    rows: None, or the rows to compute (``present_windows``): ``(..., R, C)``, only
-    those rows' outputs of the last layer, which is all a batch whose grids have no other
-    (offset, colour) needs.
+    rows: None, or an ``(R,)`` index of the rows to compute (``present_windows``); then
+    the result is ``(..., R, C)``, only those rows' outputs of the last layer, which is all
+    a batch whose grids have no other (offset, colour) needs.
     """
     W, b = decoder_params["kernel"]                                     # (h, k, k, C, C), (k, k, C, C)
     k, _, C = np.shape(b)[:3]

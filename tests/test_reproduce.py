@@ -65,6 +65,28 @@ def test_table1_quick(tmp_path, capsys):
     assert set(cost) == set(rows) and all(v > 0 for v in cost.values())
 
 
+def test_rows_fill_a_table_in_over_several_runs(tmp_path):
+    """--rows trains only some rows; a later call with other rows reuses the recorded ones,
+    and the tables hold every row whose seeds are all recorded, naming the others."""
+    picked = plan("table1", quick=True, seeds=2, rows=["grad-0", "Grad 5"])
+    assert [(j.label, j.seed) for j in picked] == [("Grad 0", 0), ("Grad 0", 1), ("Grad 5", 0),
+                                                   ("Grad 5", 1)]
+    with pytest.raises(ValueError, match="'grad-7' is not a training row of table1; choose "
+                                         "from grad-0, grad-1, grad-1-no-stop-grad"):
+        plan("table1", quick=True, rows=["grad-7"])
+    cheap = ["--seeds", "1", "--set", "steps=20", "--set", "eval_tasks=8"]
+    first, md, _ = _reproduce(tmp_path, "table1", *cheap, "--rows", "grad-0")
+    assert list(first["table"]) == ["Grad 0"]
+    assert "Rows not run yet (no record for every seed): Grad 1, Grad 1, no stop-grad" in md
+    assert "--rows grad-1,grad-1-no-stop-grad,grad-5,sample-5" in md
+    second, md, _ = _reproduce(tmp_path, "table1", *cheap, "--rows", "grad-1")
+    assert list(second["table"]) == ["Grad 0", "Grad 1"]
+    assert [r["reused"] for r in second["runs"]] == [True, False]
+    assert second["table"]["Grad 0"] == first["table"]["Grad 0"]
+    assert main(["reproduce", "table1", "--quick", "--rows", "grad-7",
+                 "--out", str(tmp_path / "x")]) == 2
+
+
 def test_ood_quick_then_reused_then_in_parallel(tmp_path):
     record, md, out = _reproduce(tmp_path, "ood")
     _check_record(record, "ood")
@@ -146,6 +168,7 @@ def test_paper_scale_plan():
     assert len(jobs) == 15
     c = jobs[0].config
     assert (c["grid_size"], c["pattern_size"], c["steps"], c["batch_size"]) == (10, 4, 20000, 128)
+    assert c["architecture"] == "conv"                 # the model that learns this task
     assert plan("ood", scale="paper", seeds=1)[0].config["grid_size"] == 10
     with pytest.raises(ValueError, match="unknown scale"):
         plan("table1", scale="huge")
