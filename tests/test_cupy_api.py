@@ -193,8 +193,11 @@ def run_device_workload(run_dir):
         evaluate(dp, config, x, y, methods=[("Grad 2", "grad", 2), ("Sample 3", "sample", 3)])
     # The training loop with device=gpu (routed to the fake): Grad 1 training (the default K)
     # without stop-gradient and with an evaluation, and Sample 5 training (the default N).
+    # And the conv architecture (lpn_mini/conv.py): its windows, table and kernel.
     for i, extra in enumerate((["stop_gradient=false", "eval_every=2"],
-                               ["train_method=sample", "dtype=float32"])):
+                               ["train_method=sample", "dtype=float32"],
+                               ["architecture=conv", "window=3", "stop_gradient=false",
+                                "eval_every=2"])):
         config = make_config("tiny", overrides=["steps=2", "checkpoint_every=2", "log_every=1",
                                                 "device=gpu", *extra])
         train(config, str(run_dir / str(i)), progress=False)

@@ -365,8 +365,8 @@ def copy_for_grading(exercise, out):
     asked = {}
     for ex in EXERCISES:
         if ex.number not in keep:
-            for module, name in ex.functions:
-                rel = Path(*module.split(".")).with_suffix(".py").as_posix()
+            for module_name, name in ex.functions:  # not "module": the CuPy scan's name
+                rel = Path(*module_name.split(".")).with_suffix(".py").as_posix()
                 asked.setdefault(rel, set()).add(name)
 
     def raises(name):

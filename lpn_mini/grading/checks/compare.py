@@ -198,10 +198,10 @@ def _got_array(got):
 def _hint_function(name):
     """A hint function named in a record: only one of the check files'."""
     import importlib
-    module, _, qualname = str(name).partition(":")
-    if not module.startswith(__name__.rpartition(".")[0] + ".test_ex") or "." in qualname:
+    module_name, _, qualname = str(name).partition(":")  # not "module": the CuPy scan's name
+    if not module_name.startswith(__name__.rpartition(".")[0] + ".test_ex") or "." in qualname:
         raise ValueError(f"no hint function {name}")
-    return getattr(importlib.import_module(module), qualname)
+    return getattr(importlib.import_module(module_name), qualname)
 
 
 RTOL_MAX, ATOL_MAX = 1e-4, 1e-5  # the loosest tolerances a check uses
