@@ -1,4 +1,4 @@
-"""A third pair of networks for LPN: the latent writes a convolution.
+"""LPN's second architecture (`architecture = "conv"`): the latent writes a convolution.
 
 On the Pattern task at the paper's scale the plain MLP (``model.py``) learns which colours
 a pattern has but not where they go (``results/paper-scale/results.md``): "colour c at
@@ -149,8 +149,9 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     encoder = init_mlp(rng, [k * k * C * C] + list(hidden) + [2 * d], dtype)
     decoder = init_mlp(rng, [d] + list(hidden) + [k * k * C * C], dtype)
     (W_t, b_t), (W_k, b_k) = encoder[0], decoder[-1]
-    # A cell's logits add up k k kernel entries (one per offset), so the kernel starts k k
-    # times smaller than He's scale: each logit starts near unit scale, not near k.
+    # A cell's logit adds up k k kernel entries, one per offset: at He's scale that sum
+    # would start about k times larger than one entry, so the kernel's weights start k k
+    # times smaller and the first logits are small.
     return {"encoder": {"table": (W_t.reshape(k, k, C, C, -1), b_t), "layers": encoder[1:]},
             "decoder": {"layers": decoder[:-1],
                         "kernel": ((W_k / (k * k)).astype(dtype).reshape(-1, k, k, C, C),
