@@ -317,12 +317,15 @@ def mlp_forward(layers, h):
 
 
 def _processes_of(user):
-    """The command lines of the processes running as ``user``."""
+    """The command lines of the processes running as ``user``. A zombie (state Z: killed,
+    its exit status not yet read by its parent, here PID 1) runs nothing and is not
+    counted; one that is still running, whatever its state, is."""
     import pwd
     uid, out = pwd.getpwnam(user).pw_uid, []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            if f"\nUid:\t{uid}\t" in status.read_text():
+            text = status.read_text()
+            if f"\nUid:\t{uid}\t" in text and "\nState:\tZ" not in text:
                 out.append((status.parent / "cmdline").read_text().replace("\0", " "))
         except OSError:
             pass
@@ -391,6 +394,71 @@ def test_on_gradescope_the_students_code_runs_as_nobody_and_cannot_read_the_answ
         os.unlink(shm)
     assert scores["nobody"][3] == 10 and scores["nobody"][4] == 0, scores
     assert scores[""][3] == 0 and scores[""][4] == 10, scores
+
+
+def _state(pid):
+    return (Path(f"/proc/{pid}/status").read_text().split("\nState:\t", 1)[1][0])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_live_processes_are_the_running_ones_and_not_the_zombies():
+    """A process that has ended but whose parent has not yet read its exit status (a zombie;
+    PID 1 may take seconds to reap an orphan) runs nothing: the sweep need not wait for it."""
+    import time
+    from lpn_mini.grading.grader import live_processes
+    running = subprocess.Popen(["sleep", "30"])
+    ended = subprocess.Popen(["true"])  # never waited for until the end: a zombie meanwhile
+    try:
+        for _ in range(500):
+            if _state(ended.pid) == "Z":
+                break
+            time.sleep(0.01)
+        assert _state(ended.pid) == "Z" and _state(running.pid) in "RS"
+        alive = live_processes(os.getuid())
+        assert running.pid in alive and ended.pid not in alive and os.getpid() in alive
+    finally:
+        running.kill()
+        running.wait()
+        ended.wait()
+    assert running.pid not in live_processes(os.getuid())
+
+
+def test_the_sweep_stops_the_grader_when_a_process_outlives_the_kill(monkeypatch):
+    """The sweep kills, and repeats the kill each second, until none of the user's processes
+    is alive; one that is still alive at the deadline stops the grading with its pid."""
+    from lpn_mini.grading import grader
+    kills = []
+    monkeypatch.setattr(grader.subprocess, "run", lambda *a, **k: kills.append(a))
+    monkeypatch.setattr(grader, "live_processes", lambda uid: (4242,))
+    account = grader.Account("student", 12345, 12345)
+    with pytest.raises(RuntimeError, match=r"processes 4242 of user student were still alive"):
+        grader.sweep(account, deadline_s=2.5)  # one kill each second
+    assert len(kills) == 3
+    left = iter([(4242,), (4242,), ()])
+    monkeypatch.setattr(grader, "live_processes", lambda uid: next(left))
+    kills.clear()
+    grader.sweep(account)  # dies in the second poll: one kill, no error
+    assert len(kills) == 1
+
+
+@pytest.mark.skipif(_python_for_nobody() is None,
+                    reason="needs root and a user nobody that can run Python")
+def test_after_the_sweep_no_process_of_the_students_user_is_alive(monkeypatch):
+    """Processes that left the grader's process group (new sessions, orphans of PID 1) are
+    all dead when the sweep returns, so the files it removes next cannot come back."""
+    import pwd
+    from lpn_mini.grading import grader
+    entry = pwd.getpwnam("nobody")
+    python, _ = _python_for_nobody()
+    spawn = ("import subprocess\nfor _ in range(3):\n"
+             "    subprocess.Popen(['sleep', '60'], start_new_session=True)\n")
+    subprocess.run([python, "-S", "-c", spawn], user=entry.pw_uid, group=entry.pw_gid,
+                   extra_groups=[], cwd="/", check=True)
+    assert len(grader.live_processes(entry.pw_uid)) >= 3
+    monkeypatch.setattr(sys, "executable", python)  # the sweep's kill runs as nobody
+    grader.sweep(grader.Account("nobody", entry.pw_uid, entry.pw_gid))
+    assert grader.live_processes(entry.pw_uid) == ()
+    assert not _processes_of("nobody")
 
 
 def test_gradescope_keeps_to_its_time_and_reports_its_own_failure(solutions, tmp_path):

@@ -388,13 +388,52 @@ def writable_folders(uid, gid):
     return tuple(found)
 
 
-def sweep(account):
+def live_processes(uid):
+    """The pids of the processes of user ``uid`` that are still alive. A zombie (state Z, or
+    X on its way out) is not: it has ended, holds no memory and no files, and waits only for
+    its parent (often PID 1, which may take seconds) to read its exit status. Empty where
+    there is no /proc to read."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
+                          if ":" in line)
+        except OSError:  # the process ended while we looked
+            continue
+        if (int(fields["Uid"].split()[0]) == uid
+                and fields["State"].split()[0] not in ("Z", "X")):
+            pids.append(int(status.parent.name))
+    return tuple(pids)
+
+
+def _end_processes(account, deadline_s=10.0):
+    """Kill every process of ``account``'s user (``kill(-1)`` from a process of that user
+    reaches all of them at once, so none can fork away from it), and return only once none
+    is alive: a dying process could still write a file after the sweep removed them. The
+    kill is repeated each second until the deadline, then the grader stops."""
+    end = time.monotonic() + deadline_s
+    while True:
+        subprocess.run([sys.executable, "-S", "-c", KILL_ALL], user=account.uid,
+                       group=account.gid, extra_groups=[], cwd="/", capture_output=True,
+                       timeout=60)
+        again = min(time.monotonic() + 1.0, end)
+        while (left := live_processes(account.uid)) and time.monotonic() < again:
+            time.sleep(0.01)
+        if not left:
+            return
+        if time.monotonic() >= end:
+            raise RuntimeError(
+                f"processes {', '.join(map(str, left))} of user {account.name} were still "
+                f"alive {deadline_s:.0f} s after SIGKILL, so they could hand something to the "
+                f"next exercise; grading stopped: end them (kill -9 {left[0]}) and grade again.")
+
+
+def sweep(account, deadline_s=10.0):
     """After a student's code ran as ``account``'s user: end every process of that user
     (one that escaped the process group) and remove every file and folder that user owns
     in the folders it may write to (``account.writable``), so that nothing is handed from
     one exercise's process (or one student's) to the next."""
-    subprocess.run([sys.executable, "-S", "-c", KILL_ALL], user=account.uid, group=account.gid,
-                   extra_groups=[], cwd="/", capture_output=True, timeout=60)
+    _end_processes(account, deadline_s)
     for folder in account.writable:
         try:
             entries = list(os.scandir(folder))
