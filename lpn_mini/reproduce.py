@@ -709,6 +709,9 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
     reused = sum(s is not None for s in summaries)
     if reused:
         echo(f"  {reused} run(s) reused from {os.path.join(out_dir, 'runs')}")
+    if rows is not None:
+        echo(f"  {len(todo)} run(s) to train now (--rows {', '.join(sorted(wanted))}); "
+             f"{len(summaries) - reused - len(todo)} left for another time")
     done = run_jobs([job_list[i] for i in todo], jobs, scheduler,
                     on_finished=lambda job, s: write_record(out_dir, job, s)) if todo else []
     for i, s in zip(todo, done):

@@ -65,7 +65,7 @@ def test_table1_quick(tmp_path, capsys):
     assert set(cost) == set(rows) and all(v > 0 for v in cost.values())
 
 
-def test_rows_fill_a_table_in_over_several_runs(tmp_path):
+def test_rows_fill_a_table_in_over_several_runs(tmp_path, capsys):
     """--rows trains only some rows; a later call with other rows reuses the recorded ones,
     and the tables hold every row whose seeds are all recorded, naming the others."""
     picked = plan("table1", quick=True, seeds=2, rows=["grad-0", "Grad 5"])
@@ -79,7 +79,11 @@ def test_rows_fill_a_table_in_over_several_runs(tmp_path):
     assert list(first["table"]) == ["Grad 0"]
     assert "Rows not run yet (no record for every seed): Grad 1, Grad 1, no stop-grad" in md
     assert "--rows grad-1,grad-1-no-stop-grad,grad-5,sample-5" in md
+    capsys.readouterr()
     second, md, _ = _reproduce(tmp_path, "table1", *cheap, "--rows", "grad-1")
+    printed = "".join(capsys.readouterr())
+    assert ("1 run(s) reused" in printed and "1 run(s) to train now (--rows Grad 1); "
+            "3 left for another time" in printed), printed
     assert list(second["table"]) == ["Grad 0", "Grad 1"]
     assert [r["reused"] for r in second["runs"]] == [True, False]
     assert second["table"]["Grad 0"] == first["table"]["Grad 0"]
