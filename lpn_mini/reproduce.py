@@ -547,6 +547,13 @@ def claims_markdown(claims):
     return "\n".join(lines)
 
 
+def _interval(c):
+    """'[-7.2, +25.0]', or '(1 seed, no interval)' where one seed gives no spread to judge."""
+    if c["n"] < 2:
+        return "(1 seed, no interval)"
+    return f"[{c['low']:+.1f}, {c['high']:+.1f}]"
+
+
 def steps_markdown(steps):
     """Claim 1 step by step: one row per training row, one column per step of K."""
     first = next(iter(steps.values()))["steps"]
@@ -554,8 +561,7 @@ def steps_markdown(steps):
     short = {HOLDS: "holds", REVERSES: "**reverses**", NOT_RESOLVED: "n.r."}
     lines = ["| Training | " + " | ".join(names) + " | peak |", "|---|" + "---|" * (len(names) + 1)]
     for label, row in steps.items():
-        cells = [f"{c['mean']:+.1f} [{c['low']:+.1f}, {c['high']:+.1f}] {short[c['verdict']]}"
-                 for c in row["steps"]]
+        cells = [f"{c['mean']:+.1f} {_interval(c)} {short[c['verdict']]}" for c in row["steps"]]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {row['peak']} |")
     return "\n".join(lines)
 

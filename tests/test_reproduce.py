@@ -12,7 +12,7 @@ from lpn_mini.cli import main
 from lpn_mini.config import OFFICIAL, PSEUDOCODE
 from lpn_mini.evaluation import search_options
 from lpn_mini.reproduce import (aggregate, mean_std, plan, run_job, search_steps, seen_vs_unseen,
-                               table1_claims)
+                               steps_markdown, table1_claims)
 
 from helpers import one_blas_thread_reproduction
 
@@ -237,6 +237,12 @@ def test_claim_1_over_the_whole_range_of_k_finds_the_peak():
     assert steps["peak"] == "Grad 20"
     assert [c["verdict"] for c in steps["steps"]] == ["holds", "holds", "holds", "reverses"]
     assert steps["steps"][-1]["mean"] == pytest.approx(-4.0)
+    text = steps_markdown({"Grad 1": steps})
+    assert "+10.0 [" in text and "nan" not in text
+    # One seed has no spread to judge: the table says so instead of printing [+nan, +nan].
+    one = search_steps(_summaries(table, 0.1, {"Grad 1": 1.0}, seeds=1))
+    text = steps_markdown(one)
+    assert "nan" not in text and text.count("(1 seed, no interval) n.r.") == 4
 
 
 def test_seen_and_unseen_are_paired_by_seed():
