@@ -387,7 +387,7 @@ if not QUICK:
 # and section 4 of `results/paper-scale/results.md`) go on from there: with Grad 0 training
 # at lr 1e-3 it reaches 73.9% inside at 2000 steps, and with Grad 1 training and 20
 # test-time steps 75.3% inside and 8.2% exact at 1500 steps. The Table 1 records of section
-# 5 are the evidence at the paper's full budget, once they exist.
+# 5 are the evidence at the paper's full budget.
 #
 # ### What conv cannot express
 #
@@ -420,32 +420,36 @@ print("cells (5, 6) and (4, 6): the same logits under 8 random latents")
 #
 # `lpn-mini reproduce table1 --scale paper` trains each Table 1 row for 20k steps of 128
 # tasks with the conv model and writes one record per run to
-# `results/table1-paper/runs/*.json`. Those runs take hours; if none is committed yet,
-# this cell says so and moves on.
+# `results/table1-paper/runs/*.json`. Those runs take an hour or so each; the cell below
+# reads whatever records are committed, averages each row over its seeds (exact match on
+# held-out programs, with the lowest and highest seed), and puts the paper's row under
+# it. If no record is committed yet it says so and moves on. The paired verdicts on the
+# paper's claims are in `results/table1-paper/results.md`.
 
 # %%
-records = sorted(glob.glob(str(REPO / "results" / "table1-paper" / "runs" / "*.json")))
+records = [json.loads(Path(p).read_text())
+           for p in sorted(glob.glob(str(REPO / "results" / "table1-paper" / "runs" / "*.json")))]
 if not records:
     print("No paper-scale Table 1 runs are recorded yet (results/table1-paper/runs/ is "
           "empty); run `lpn-mini reproduce table1 --scale paper` to make them.")
 else:
-    columns = None
-    for path in records:
-        record = json.loads(Path(path).read_text())
-        test = record["results"]["test"]
-        if columns is None:
-            columns = list(test)
-            print(f"{'training row':<24} {'seed':>4}  " + "  ".join(f"{c:>10}" for c in columns))
-        print(f"{record['label']:<24} {record['seed']:>4}  "
-              + "  ".join(f"{100 * test[c]['exact_match']:9.1f}%" if c in test else f"{'-':>10}"
-                          for c in columns)
-              + f"   ({record['config'].get('architecture', 'mlp')}, {record['config']['steps']} steps)")
-    print("exact match on held-out programs. The paper's Table 1 for the same rows:")
-    for label in sorted({json.loads(Path(p).read_text())["label"] for p in records}):
+    columns = list(records[0]["results"]["test"])
+    print(f"{'training row':<22} {'seeds':>5}  " + "  ".join(f"{c:>15}" for c in columns))
+    for label in dict.fromkeys(r["label"] for r in records):         # in recorded order
+        rows = [r for r in records if r["label"] == label]
+        cells = []
+        for c in columns:
+            em = [100 * r["results"]["test"][c]["exact_match"] for r in rows
+                  if c in r["results"]["test"]]
+            cells.append(f"{np.mean(em):5.1f} ({min(em):.0f}-{max(em):.0f})" if em else "-")
+        print(f"{label:<22} {len(rows):>5}  " + "  ".join(f"{c:>15}" for c in cells))
         if label in PAPER_TABLE1:
-            print(f"{label:<24} {'':>4}  " + "  ".join(
-                f"{PAPER_TABLE1[label][c]:9.1f}%" if c in PAPER_TABLE1[label] else f"{'-':>10}"
+            print(f"{'  the paper':<22} {'':>5}  " + "  ".join(
+                f"{PAPER_TABLE1[label][c]:>15.1f}" if c in PAPER_TABLE1[label] else f"{'-':>15}"
                 for c in columns))
+    print("exact match %, mean (lowest-highest seed, rounded) over the committed seeds; "
+          f"{rows[0]['config'].get('architecture', 'mlp')} model, "
+          f"{rows[0]['config']['steps']} steps x {rows[0]['config']['batch_size']} tasks")
 
 # %% [markdown]
 # ## Summary
