@@ -45,7 +45,8 @@ from autograd.tracer import getval
 
 from .backend import array_module, put_rows, take_range, take_rows
 from .mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first, relu
-from .tasks import (check_array, check_count, check_finite, check_generator, check_grids,
+from .tasks import (check_array, check_count, check_finite, check_grids,
+                    check_model_sizes,
                     check_layers)
 
 
@@ -124,27 +125,11 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     hidden: hidden widths of both MLPs, e.g. ``(256, 256)``. window: the odd side k of the
     kernel: a cell of y reads x up to k // 2 cells away.
     """
-    check_generator(rng)
-    if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
-        raise TypeError(f"grid_shape must be a pair (H, W), got {grid_shape!r}; pass e.g. "
-                        "(10, 10).")
-    for value, name, meaning in ((grid_shape[0], "grid_shape[0]", "the grid height H"),
-                                 (grid_shape[1], "grid_shape[1]", "the grid width W"),
-                                 (num_colors, "num_colors", "the number C of colours"),
-                                 (latent_dim, "latent_dim", "the latent size d"),
-                                 (window, "window", "the side k of the kernel")):
-        check_count(value, name, 1, meaning)
+    check_model_sizes(rng, grid_shape, num_colors, latent_dim, hidden, dtype, need_hidden=True)
+    check_count(window, "window", 1, "the side k of the kernel")
     if window % 2 == 0:
         raise ValueError(f"window must be odd (a kernel centred on its cell), got {window}; "
                          f"use e.g. {window + 1}.")
-    if not isinstance(hidden, (tuple, list)) or not hidden:
-        raise TypeError(f"hidden must list at least one hidden-layer width, e.g. (256, 256), "
-                        f"got {hidden!r} (the conv model's networks have a hidden layer).")
-    for i, h in enumerate(hidden):
-        check_count(h, f"hidden[{i}]", 1, "a hidden-layer width")
-    if not onp.issubdtype(onp.dtype(dtype), onp.floating):
-        raise TypeError(f"dtype must be a floating-point type such as float32 or float64, got "
-                        f"{onp.dtype(dtype)}.")
     k, C, d = window, num_colors, latent_dim
     encoder = init_mlp(rng, [k * k * C * C] + list(hidden) + [2 * d], dtype)
     decoder = init_mlp(rng, [d] + list(hidden) + [k * k * C * C], dtype)

@@ -22,7 +22,8 @@ import numpy as onp
 from . import conv
 from .backend import array_module, take_range
 from .mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first
-from .tasks import (check_array, check_count, check_finite, check_generator, check_grids,
+from .tasks import (check_array, check_count, check_finite, check_grids,
+                    check_model_sizes,
                     check_layers, check_params)
 
 
@@ -70,22 +71,7 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     if architecture == "conv":
         return conv.init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype,
                                 window=window)
-    check_generator(rng)
-    if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
-        raise TypeError(f"grid_shape must be a pair (H, W), got {grid_shape!r}; pass e.g. "
-                        "(10, 10).")
-    check_count(grid_shape[0], "grid_shape[0]", 1, "the grid height H")
-    check_count(grid_shape[1], "grid_shape[1]", 1, "the grid width W")
-    check_count(num_colors, "num_colors", 1, "the number C of colours")
-    check_count(latent_dim, "latent_dim", 1, "the latent size d")
-    if not isinstance(hidden, (tuple, list)):
-        raise TypeError(f"hidden must list the hidden-layer widths, e.g. (256, 256), got "
-                        f"{hidden!r}.")
-    for k, h in enumerate(hidden):
-        check_count(h, f"hidden[{k}]", 1, "a hidden-layer width")
-    if not onp.issubdtype(onp.dtype(dtype), onp.floating):
-        raise TypeError(f"dtype must be a floating-point type such as float32 or float64, got "
-                        f"{onp.dtype(dtype)}.")
+    check_model_sizes(rng, grid_shape, num_colors, latent_dim, hidden, dtype)
     H, W = grid_shape
     n_grid = H * W * num_colors
     hidden = list(hidden)

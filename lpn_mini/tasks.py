@@ -127,6 +127,30 @@ def check_count(value, name, minimum=0, meaning=None):
         raise ValueError(f"{label} must be at least {minimum}, got {value}.")
 
 
+def check_model_sizes(rng, grid_shape, num_colors, latent_dim, hidden, dtype, *,
+                      need_hidden=False):
+    """The checks every ``init_params`` makes of its arguments: a Generator, a pair (H, W) of
+    counts, counts C and d, a list of hidden widths (at least one if ``need_hidden``) and a
+    floating-point dtype. Raises ``TypeError`` or ``ValueError`` with what to pass instead."""
+    check_generator(rng)
+    if not isinstance(grid_shape, (tuple, list)) or len(grid_shape) != 2:
+        raise TypeError(f"grid_shape must be a pair (H, W), got {grid_shape!r}; pass e.g. "
+                        "(10, 10).")
+    check_count(grid_shape[0], "grid_shape[0]", 1, "the grid height H")
+    check_count(grid_shape[1], "grid_shape[1]", 1, "the grid width W")
+    check_count(num_colors, "num_colors", 1, "the number C of colours")
+    check_count(latent_dim, "latent_dim", 1, "the latent size d")
+    if not isinstance(hidden, (tuple, list)) or (need_hidden and not hidden):
+        raise TypeError(f"hidden must list the hidden-layer widths, e.g. (256, 256), got "
+                        f"{hidden!r}" + ("; this model needs at least one hidden layer."
+                                         if need_hidden else "."))
+    for i, h in enumerate(hidden):
+        check_count(h, f"hidden[{i}]", 1, "a hidden-layer width")
+    if not onp.issubdtype(onp.dtype(dtype), onp.floating):
+        raise TypeError(f"dtype must be a floating-point type such as float32 or float64, got "
+                        f"{onp.dtype(dtype)}.")
+
+
 def check_number(value, name, minimum=None, meaning=None):
     """Raise unless ``value`` is a finite real number (>= ``minimum`` if given): ``TypeError``
     for a string or an array, ``ValueError`` for NaN, inf or a value below ``minimum``."""

@@ -180,8 +180,11 @@ def test_an_int_where_a_generator_is_expected():
     (dict(grid_shape=10), TypeError, "grid_shape must be a pair (H, W), got 10"),
     (dict(dtype=np.int64), TypeError, "dtype must be a floating-point type"),
 ])
-def test_init_params_sizes(kw, kind, words):
-    args = dict(grid_shape=(H, W), num_colors=C, latent_dim=D, hidden=(5,))
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_init_params_sizes(kw, kind, words, architecture):
+    # Both architectures make the same checks, with the same words (tasks.check_model_sizes).
+    args = dict(grid_shape=(H, W), num_colors=C, latent_dim=D, hidden=(5,),
+                architecture=architecture)
     raises(kind, words, init_params, np.random.default_rng(0), **{**args, **kw})
 
 
