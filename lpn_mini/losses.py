@@ -1,5 +1,6 @@
 """The two terms of LPN's loss: reconstruction (eq. 9) and KL (eq. 10)."""
 import autograd.numpy as np
+import numpy as onp
 from autograd.extend import defvjp
 from autograd.tracer import getval
 
@@ -113,15 +114,31 @@ def log_softmax(logits):
     ### END SOLUTION
 
 
+def flush_to_zero(a):
+    """``a`` with its subnormal numbers set to 0, which is what a CPU's flush-to-zero mode
+    does (XLA, under JAX, switches that mode on; NumPy cannot).
+
+    Subnormals are the numbers below the smallest normal one (1.2e-38 in float32), and
+    arithmetic on them is several times slower than on normal numbers. Late in training the
+    decoder is sure of most cells, p = exp(log p) of a wrong colour falls below 1e-38, and
+    p * g fills the gradient of the logits with subnormals that every later product of the
+    backward pass inherits: a Grad 1 step of the paper-scale conv model took 3x longer at
+    step 5000 than at step 0 (`benchmarks/subnormals.py`). A gradient that small adds
+    nothing to any sum it meets (1 + 1e-38 == 1), so setting it to 0 changes no weight."""
+    tiny = onp.finfo(a.dtype).tiny
+    return a * (abs(getval(a)) >= tiny)                 # a constant 0/1 mask, any array type
+
+
 def _log_softmax_vjp(ans, logits):
     """The gradient of log-softmax, by hand. With p = softmax(logits) = exp(ans),
     d ans_c / d logits_k = [c = k] - p_k, so an incoming gradient g becomes
 
         g - p * sum_c g_c
 
-    Written with autograd's numpy, so that it can be differentiated in its turn (training
-    without stop-gradient differentiates through the latent step's gradient)."""
-    return lambda g: g - np.exp(ans) * sum_colours(g, keepdims=True)
+    with its subnormal numbers set to 0 (``flush_to_zero``). Written with autograd's numpy,
+    so that it can be differentiated in its turn (training without stop-gradient
+    differentiates through the latent step's gradient)."""
+    return lambda g: flush_to_zero(g - np.exp(ans) * sum_colours(g, keepdims=True))
 
 
 defvjp(log_softmax, _log_softmax_vjp)

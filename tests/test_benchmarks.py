@@ -146,3 +146,15 @@ def test_speed_benchmark_conv_row_prints_ratios():
     lpn, jax_ms, rows_ms, r_jax, r_rows = map(float, cells[3:8])
     assert r_jax == pytest.approx(lpn / jax_ms, rel=0.05)
     assert r_rows == pytest.approx(lpn / rows_ms, rel=0.05)
+
+
+def test_subnormals_benchmark_runs_and_reaches_the_share_it_was_asked_for():
+    """A smoke run (no timing is checked): the 'sure' state is scaled until about 3% of the
+    probabilities are subnormal, and the fresh state has none."""
+    script = SCRIPT.parent / "subnormals.py"
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| fresh")
+            or line.startswith("| sure")]
+    assert len(rows) == 2 and rows[0][0] == "| fresh" and rows[1][0].startswith("| sure (last")
+    assert rows[0][1] == "0.0%" and 2.0 <= float(rows[1][1].rstrip("%")) <= 4.0

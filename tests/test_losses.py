@@ -124,6 +124,41 @@ def test_hand_written_gradients_of_the_colour_primitives():
     close(sum_colours(logits), np.sum(logits, axis=-1), "sum_colours", rtol=1e-12)
 
 
+def test_flush_to_zero_sets_exactly_the_subnormals_to_zero_and_differentiates():
+    from lpn_mini.losses import flush_to_zero
+    tiny = np.finfo(np.float32).tiny                                  # 1.2e-38
+    a = np.array([3.0, -tiny, tiny / 4, -tiny / 1e3, 0.0, np.inf, np.nan], dtype=np.float32)
+    out = flush_to_zero(a)
+    assert out.dtype == np.float32
+    assert np.array_equal(out[:5], np.array([3.0, -tiny, 0, 0, 0], dtype=np.float32))
+    assert out[5] == np.inf and np.isnan(out[6]), "inf and NaN pass through (NaN is caught later)"
+    # Its gradient is the same 0/1 mask: it is the identity wherever it changes nothing.
+    g = autograd.grad(lambda v: np.sum(flush_to_zero(v) * np.arange(5.0)))(
+        np.array([1.0, 2.0, 1e-310, -4.0, 0.0]))
+    assert np.array_equal(g, [0.0, 1.0, 0.0, 3.0, 0.0])
+
+
+def test_a_sure_decoder_s_float32_gradient_has_no_subnormals():
+    """Late in training the decoder gives wrong colours probabilities below 1e-38, and the
+    plain gradient of log-softmax, g - p * sum(g), fills with subnormal numbers that slow
+    every later product (benchmarks/subnormals.py). The library's gradient is the same but
+    for those numbers, which are 0."""
+    from lpn_mini.losses import _log_softmax_vjp, grid_log_likelihood, sum_colours
+    rng = np.random.default_rng(0)
+    logits = (rng.standard_normal((6, 5, 5, C)) * 40).astype(np.float32)
+    y = rng.integers(0, C, (6, 5, 5))
+    g = autograd.grad(lambda a: np.sum(grid_log_likelihood(a, y)))(logits)
+    tiny = np.finfo(np.float32).tiny
+    assert g.dtype == np.float32 and not np.any((g != 0) & (np.abs(g) < tiny))
+    lsm = log_softmax(logits)
+    plain = -np.exp(lsm) * 1.0          # d/d logits of log p(true colour), off the true colour
+    assert np.any((plain != 0) & (np.abs(plain) < tiny)), "the case really has subnormals"
+    one_hot = np.eye(C, dtype=np.float32)[y]
+    unflushed = one_hot - np.exp(lsm) * sum_colours(one_hot, keepdims=True)
+    assert np.array_equal(g, np.where(np.abs(unflushed) < tiny, 0, unflushed))
+    assert np.array_equal(_log_softmax_vjp(lsm, logits)(one_hot), g)
+
+
 def test_pick_colours_is_the_one_hot_product_and_differentiates_twice():
     from lpn_mini.losses import pick_colours, sum_colours
     from lpn_mini.model import one_hot_cells
