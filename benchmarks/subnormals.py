@@ -41,6 +41,12 @@ from lpn_mini.training import loss_and_grad, new_params, step_randomness
 FLUSH = losses.flush_to_zero
 
 
+def use_flush(on):
+    """The library as it is (``on``), or with ``flush_to_zero`` replaced by the identity; its
+    caller, ``losses._log_softmax_vjp``, looks the name up at every call."""
+    losses.flush_to_zero = FLUSH if on else (lambda a: a)
+
+
 def sure_of_itself(params, scale):
     """``params`` with the decoder's last layer multiplied by ``scale``: the same model, with
     its logits ``scale`` times further apart."""
@@ -91,7 +97,7 @@ def main():
     p.add_argument("--rounds", type=int, default=7, help="timed rounds per case (default 7)")
     p.add_argument("--share", type=float, default=3.0,
                    help="percent of subnormal probabilities the 'sure' state is scaled to "
-                        "(default 3: a Grad 1 paper-scale run's share at step 6000)")
+                        "(default 3: roughly a Grad 1 paper-scale run's share at step 6000)")
     p.add_argument("--checkpoint", help="time this checkpoint's parameters as the 'sure' state")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config overrides (default: the paper preset with latent_steps=1)")
@@ -115,16 +121,16 @@ def main():
     times = {(s, f): [] for s in states for f in ("flush", "no flush")}
     for s, prm in states.items():                             # warm up every case once
         for f in ("flush", "no flush"):
-            losses.flush_to_zero = FLUSH if f == "flush" else (lambda a: a)
+            use_flush(f == "flush")
             step_seconds(prm, config, 0)
     try:
         for r in range(rounds):
             for s, prm in states.items():
                 for f in ("flush", "no flush"):
-                    losses.flush_to_zero = FLUSH if f == "flush" else (lambda a: a)
+                    use_flush(f == "flush")
                     times[s, f].append(step_seconds(prm, config, r))
     finally:
-        losses.flush_to_zero = FLUSH
+        use_flush(True)
     print(f"{config.architecture}, {config.grid_size}x{config.grid_size} grids, batch "
           f"{config.batch_size}, K = {config.latent_steps}, {np.dtype(config.dtype).name}; "
           f"{rounds} interleaved rounds; {platform.processor() or platform.machine()}, "

@@ -420,7 +420,7 @@ print("cells (5, 6) and (4, 6): the same logits under 8 random latents")
 #
 # `lpn-mini reproduce table1 --scale paper` trains each Table 1 row for 20k steps of 128
 # tasks with the conv model and writes one record per run to
-# `results/table1-paper/runs/*.json`. Those runs take an hour or so each; the cell below
+# `results/table1-paper/runs/*.json`. Those runs took 34 to 103 minutes each here; the cell below
 # reads whatever records are committed, averages each row over its seeds (exact match on
 # held-out programs, with the lowest and highest seed), and puts the paper's row under
 # it. If no record is committed yet it says so and moves on. The paired verdicts on the

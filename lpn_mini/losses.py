@@ -122,8 +122,9 @@ def flush_to_zero(a):
     arithmetic on them is several times slower than on normal numbers. Late in training the
     decoder is sure of most cells, p = exp(log p) of a wrong colour falls below 1e-38, and
     p * g fills the gradient of the logits with subnormals that every later product of the
-    backward pass inherits: a Grad 1 step of the paper-scale conv model took 3x longer at
-    step 5000 than at step 0 (`benchmarks/subnormals.py`). A gradient that small adds
+    backward pass inherits: from the last checkpoint of a paper-scale Grad 1 run, a step
+    took twice as long without this flush as with it (`benchmarks/subnormals.py`, README
+    "Subnormal numbers"). A gradient that small adds
     nothing to any sum it meets (1 + 1e-38 == 1), so setting it to 0 changes no weight."""
     tiny = onp.finfo(a.dtype).tiny
     return a * (abs(getval(a)) >= tiny)                 # a constant 0/1 mask, any array type
