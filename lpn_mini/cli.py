@@ -114,6 +114,10 @@ def build_parser():
                         "grad-1-no-stop-grad, grad-5, sample-5 (table1; grad-0, grad-1 for "
                         "ood). Default: all. The tables show every row whose seeds are all "
                         "recorded, so a later run can add the others")
+    p.add_argument("--train-seeds", metavar="K,K",
+                   help="train only these seeds now, comma-separated, e.g. 1,2 (default: "
+                        "every seed not yet recorded): two machines or sessions can then "
+                        "share one table's runs")
     p.add_argument("--settings", choices=["official", "pseudocode"], default="official",
                    help="official (default): the official code's settings (config.OFFICIAL); "
                         "pseudocode: Algorithm 2 as the paper's pseudo-code writes it; both "
@@ -374,6 +378,17 @@ def _show(args):
     return 0
 
 
+def _seed_list(text):
+    """``--train-seeds 1,2`` as ``[1, 2]``; None when the option is not given."""
+    if text is None:
+        return None
+    try:
+        return [int(k) for k in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--train-seeds takes seed numbers, comma-separated (e.g. 1,2), "
+                         f"not {text!r}.") from None
+
+
 def _dispatch(args):
     if getattr(args, "device", None):
         args.overrides = [*args.overrides, f"device={args.device}"]
@@ -389,7 +404,8 @@ def _dispatch(args):
         reproduce(args.experiment, args.out, args.scale, args.quick, args.seeds, args.jobs,
                   args.overrides, args.runs_dir, command="lpn-mini " + " ".join(sys.argv[1:]),
                   scheduler=args.scheduler, settings=args.settings,
-                  rows=[r.strip() for r in args.rows.split(",")] if args.rows else None)
+                  rows=[r.strip() for r in args.rows.split(",")] if args.rows else None,
+                  train_seeds=_seed_list(args.train_seeds))
         return 0
     if args.command == "exercises":
         from .grading import editions

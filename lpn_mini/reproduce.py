@@ -682,11 +682,14 @@ def environment():
 
 def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None, jobs=None,
               overrides=(), runs_dir=None, command=None, echo=print, scheduler=None,
-              settings="official", rows=None):
+              settings="official", rows=None, train_seeds=None):
     """Run ``experiment`` and write ``results.json``, ``results.md`` and figures to
     ``out_dir`` (default ``results/<experiment>``, ``results/<experiment>-quick`` with
     ``quick``). The runs go to ``jobs`` local processes (default 1), or to the Dask cluster
-    whose scheduler is at ``scheduler``. Returns the record written to ``results.json``."""
+    whose scheduler is at ``scheduler``. ``rows`` and ``train_seeds`` (None: all) pick which
+    of the runs not yet recorded to train now, so that several machines or sessions can
+    fill in one table without training the same run twice. Returns the record written to
+    ``results.json``, or None while no row has all its seeds recorded."""
     if scheduler and jobs is not None:
         raise ValueError("--jobs and --scheduler do not combine (--jobs N runs N local "
                          "processes, --scheduler sends every run to the Dask cluster); pass one.")
@@ -700,6 +703,12 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
     wanted = {j.label for j in plan(experiment, scale, quick, seeds, overrides, runs_dir,
                                     settings, rows)}  # --rows: which rows to train now
     seeds = len({j.seed for j in job_list})
+    if train_seeds is not None:
+        train_seeds = sorted(set(train_seeds))
+        if not train_seeds or not all(0 <= k < seeds for k in train_seeds):
+            raise ValueError(f"--train-seeds {','.join(map(str, train_seeds)) or '(none)'}: "
+                             f"pick seeds among 0..{seeds - 1} (the table has --seeds "
+                             f"{seeds}), comma-separated, e.g. --train-seeds {seeds - 1}.")
     os.makedirs(out_dir, exist_ok=True)
     base = config_from_dict(job_list[0].config)
     echo(f"reproduce {experiment}: {len(job_list)} training run(s) of {base.steps} steps x "
@@ -711,12 +720,16 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
     # seed 0's weights, so that one only if its checkpoint is here).
     summaries = [committed_run(j, out_dir, experiment in ("latent2d", "arc") and j.seed == 0)
                  for j in job_list]
-    todo = [i for i, s in enumerate(summaries) if s is None and job_list[i].label in wanted]
+    todo = [i for i, s in enumerate(summaries) if s is None and job_list[i].label in wanted
+            and (train_seeds is None or job_list[i].seed in train_seeds)]
     reused = sum(s is not None for s in summaries)
     if reused:
         echo(f"  {reused} run(s) reused from {os.path.join(out_dir, 'runs')}")
-    if rows is not None:
-        echo(f"  {len(todo)} run(s) to train now (--rows {', '.join(sorted(wanted))}); "
+    if rows is not None or train_seeds is not None:
+        picked = ([f"--rows {', '.join(sorted(wanted))}"] if rows is not None else []) + (
+            [f"--train-seeds {','.join(map(str, train_seeds))}"] if train_seeds is not None
+            else [])
+        echo(f"  {len(todo)} run(s) to train now ({'; '.join(picked)}); "
              f"{len(summaries) - reused - len(todo)} left for another time")
     done = run_jobs([job_list[i] for i in todo], jobs, scheduler,
                     on_finished=lambda job, s: write_record(out_dir, job, s)) if todo else []

@@ -91,6 +91,29 @@ def test_rows_fill_a_table_in_over_several_runs(tmp_path, capsys):
                  "--out", str(tmp_path / "x")]) == 2
 
 
+def test_train_seeds_lets_two_machines_share_a_row(tmp_path, capsys):
+    """--train-seeds trains only those seeds: one machine takes seed 1 while another has
+    seed 0, no run is trained twice, and the row appears once both records are in."""
+    cheap = ["--seeds", "2", "--rows", "grad-0", "--set", "steps=20", "--set", "eval_tasks=8"]
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    args = ["reproduce", "table1", "--quick", *cheap, "--out", str(out), "--runs-dir", str(runs)]
+    assert main([*args, "--train-seeds", "1"]) == 0
+    printed = "".join(capsys.readouterr())
+    assert "1 run(s) to train now (--rows Grad 0; --train-seeds 1); 9 left" in printed, printed
+    assert sorted(os.listdir(out / "runs")) == ["grad-0-seed1.json"]
+    assert not (out / "results.json").exists()        # no row has both seeds yet
+    assert "no training row of table1 has all 2 seeds recorded" in printed
+    assert main([*args, "--train-seeds", "0,1"]) == 0   # seed 1 is reused, not retrained
+    printed = "".join(capsys.readouterr())
+    assert "1 run(s) reused" in printed and "1 run(s) to train now" in printed, printed
+    record = json.loads((out / "results.json").read_text())
+    assert list(record["table"]) == ["Grad 0"]
+    assert [(r["seed"], r["reused"]) for r in record["runs"]] == [(0, False), (1, True)]
+    for bad, says in [("2", "pick seeds among 0..1"), ("one", "takes seed numbers")]:
+        assert main([*args, "--train-seeds", bad]) == 2
+        assert says in "".join(capsys.readouterr())
+
+
 def test_ood_quick_then_reused_then_in_parallel(tmp_path):
     record, md, out = _reproduce(tmp_path, "ood")
     _check_record(record, "ood")
