@@ -420,7 +420,9 @@ print("cells (5, 6) and (4, 6): the same logits under 8 random latents")
 #
 # `lpn-mini reproduce table1 --scale paper` trains each Table 1 row for 20k steps of 128
 # tasks with the conv model and writes one record per run to
-# `results/table1-paper/runs/*.json`. Those runs took 34 to 103 minutes each here; the cell below
+# `results/table1-paper/runs/*.json`. Those runs took 34 to 103 minutes each here (a Grad 1
+# run with the subnormal flush of section "Speed" in the README: 32 minutes of training and
+# 4 of evaluation, alone on 2 cores, in `results/table1-paper-flush/`); the cell below
 # reads whatever records are committed, averages each row over its seeds (exact match on
 # held-out programs, with the lowest and highest seed), and puts the paper's row under
 # it. If no record is committed yet it says so and moves on. The paired verdicts on the
