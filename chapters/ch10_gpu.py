@@ -146,7 +146,7 @@ for kw in (dict(num_steps=0), dict(num_steps=2, alpha=0.1),
 # %% [markdown]
 # ## Is it faster?
 #
-# Not measured yet: no GPU has been available to the sessions that wrote lpn-mini.
+# Not measured yet: lpn-mini has not run on a real GPU.
 # `python benchmarks/gpu_vs_cpu.py` prints training steps per second on both devices, so
 # that the question can be answered where there is one. The fake GPU is NumPy underneath,
 # plus wrapping, so there it is only slower; the timing below is for whichever device this

@@ -44,8 +44,8 @@ PROBES = REPO / "results" / "paper-scale"
 # %% [markdown]
 # ## 1. The plateau: the MLP learns the bag of colours
 #
-# Issue 16 trained the plain MLP (`architecture = "mlp"`) at the paper's scale and
-# measured it on 256 held-out tasks, splitting every score into the 16 cells of the
+# The plain MLP (`architecture = "mlp"`) was trained at the paper's scale and
+# measured on 256 held-out tasks, splitting every score into the 16 cells of the
 # pattern ("inside") and the 84 cells of background ("outside")
 # (`python results/paper-scale/probe_mlp.py`, numbers in `results/paper-scale/mlp_probe.json`,
 # discussion in `results/paper-scale/results.md`, section 1). The cell accuracy looks
@@ -383,7 +383,7 @@ if not QUICK:
             assert abs(r["acc_inside"] - committed_row[r["step"]]["acc_inside"]) < 0.03, r["step"]
 
 # %% [markdown]
-# Issue 16's longer probes of the conv model (`results/paper-scale/probe_conv.py`, its logs
+# The longer probes of the conv model (`results/paper-scale/probe_conv.py`, its logs
 # and section 4 of `results/paper-scale/results.md`) go on from there: with Grad 0 training
 # at lr 1e-3 it reaches 73.9% inside at 2000 steps, and with Grad 1 training and 20
 # test-time steps 75.3% inside and 8.2% exact at 1500 steps. The Table 1 records of section
