@@ -44,7 +44,7 @@ from .backend import get_module, to_device
 from .config import (PRESETS, PSEUDOCODE, Config, config_from_dict, make_config, renamed,
                      with_overrides)
 from .evaluation import PAPER_TABLE1, evaluate
-from .stats import HOLDS, NOT_RESOLVED, REVERSES, describe, paired
+from .stats import HOLDS, NOT_RESOLVED, REVERSES, describe, paired, seeds_needed
 
 EXPERIMENTS = ("table1", "ood", "latent2d", "arc")
 SCALES = ("laptop", "paper")
@@ -442,7 +442,15 @@ def ms_per_step(summaries, label):
 def compare(what, a, b, unit=" points"):
     """One paired comparison "a > b" (``{seed: value}`` each), with its line of evidence."""
     p = paired(a, b)
-    return dict(what=what, **p, evidence=f"{what}: {describe(p, unit)}")
+    evidence = f"{what}: {describe(p, unit)}"
+    if p["verdict"] == NOT_RESOLVED and p["n"] >= 2:
+        # A power analysis: how many seeds would settle it, if the difference and its
+        # spread are what these seeds show.
+        p["seeds_needed"] = seeds_needed(p["diffs"])
+        evidence += ("; about {} seeds would resolve it (80% power)".format(p["seeds_needed"])
+                     if p["seeds_needed"] else "; no number of seeds would (mean 0 or "
+                     "over 1000 needed)")
+    return dict(what=what, **p, evidence=evidence)
 
 
 def combined(comparisons):

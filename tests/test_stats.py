@@ -81,3 +81,12 @@ def test_describe():
     line = describe(paired([3.0, 5.0, 4.0, 6.0, 2.0], [1.0] * 5))
     assert line.startswith("+3.0 points [95% +1.0, +5.0], higher in 5 of 5 seeds")
     assert describe(paired([5.0], [1.0])) == "+4.0 points, higher in 1 of 1 seed"
+
+
+def test_an_unresolved_comparison_says_how_many_seeds_would_resolve_it():
+    from lpn_mini.reproduce import compare
+    c = compare("x", {0: 8.0, 1: -2.0, 2: 5.0, 3: 1.0, 4: 3.0}, {s: 0.0 for s in range(5)})
+    assert c["verdict"] == NOT_RESOLVED and c["seeds_needed"] == seeds_needed([8, -2, 5, 1, 3])
+    assert c["evidence"].endswith(f"about {c['seeds_needed']} seeds would resolve it (80% power)")
+    resolved = compare("y", {0: 3.0, 1: 5.0, 2: 4.0}, {0: 0.0, 1: 0.0, 2: 0.0})
+    assert "seeds_needed" not in resolved and "would resolve" not in resolved["evidence"]
