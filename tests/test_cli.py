@@ -308,23 +308,23 @@ def _options(parser):
             for name, p in sub.choices.items()}
 
 
-def test_every_option_has_help_and_is_in_the_readme():
+def test_every_option_has_help_and_is_in_the_commands_page():
     from lpn_mini.cli import build_parser
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    table = readme[readme.index("## Commands"):readme.index("## On a GPU")]
+    page = open(os.path.join(os.path.dirname(__file__), "..", "docs", "commands.md")).read()
+    table = page[page.index("# Commands"):page.index("## Presets and keys")]
     rows = {}
     for line in table.splitlines():
         words = line.split("`lpn-mini ", 1)
         if line.startswith("| `lpn-mini ") and len(words) == 2:
             rows.setdefault(words[1].split()[0].rstrip("`"), []).append(line)
     for command, actions in _options(build_parser()).items():
-        assert command in rows, f"README's command table has no row for {command}"
+        assert command in rows, f"docs/commands.md's table has no row for {command}"
         row = " ".join(rows[command])
         for action in actions:
             assert action.help, f"{command} {action.option_strings or action.dest} has no help"
             for flag in action.option_strings:
                 assert re.search(re.escape(flag) + r"(?![\w-])", row), \
-                    f"README's row for {command} does not list {flag}"
+                    f"docs/commands.md's row for {command} does not list {flag}"
 
 
 def test_quick_results_are_ignored_by_git():

@@ -1,6 +1,6 @@
 """`lpn-mini reproduce --scheduler`: the runs on a real Dask cluster on this machine (loopback
 only), once a `distributed.LocalCluster` and once `dask scheduler` + `dask worker` started as
-separate processes with the README's commands. The table is the one a local run gives; a
+separate processes with the commands of docs/cluster.md. The table is the one a local run gives; a
 worker killed mid-run costs that run only; a second invocation reuses every finished run
 without asking the cluster; Ctrl-C cancels the cluster's runs. Skipped without Dask."""
 import _thread
@@ -201,7 +201,7 @@ def test_ctrl_c_cancels_the_clusters_runs(tmp_path, local_cluster, capsys, monke
     assert not list((tmp_path / "runs").glob("*/summary.json"))
 
 
-# --- `dask scheduler` and `dask worker` as separate processes: the README's commands ---
+# --- `dask scheduler` and `dask worker` as separate processes: docs/cluster.md's commands ---
 
 @needs_dask
 def test_dask_scheduler_and_worker_processes(tmp_path, reference, capsys):
