@@ -1,0 +1,163 @@
+"""Why does Grad 20 -> Grad 100 lose accuracy? Measure it instead of asserting it.
+
+For every trained run of Table 1 (laptop scale) whose checkpoint is at hand, on the same
+256 held-out evaluation tasks and with the same noise, chunks and search settings as the
+table (``evaluation.evaluate``), this follows the test-time search step by step, K = 0..100,
+and records for each K, averaged over tasks and pairs:
+
+- ``spec``: the specification log-likelihood per cell, (1 / (N-1)) sum_{j != i}
+  log p(y_j | x_j, z'_i) / (H W): what the search climbs (the pairs it is given);
+- ``held``: log p(y_i | x_i, z'_i) / (H W): the pair it must predict (never seen by it);
+- ``exact``: exact match of the predicted held-out grid (the table's number).
+
+With best-of-trajectory (the official setting), z'_i after K steps is the best point of the
+first K + 1, so one path of 100 steps gives every K. The script checks that its exact match
+at the table's K equals the run's record. If "the latent fits the given pairs at the
+expense of the pair it must predict", spec rises from K = 20 to 100 while held falls.
+
+    python results/mechanisms/measure.py --runs-dir runs/reproduce/table1-laptop
+
+writes results/mechanisms/{results.json, results.md, reversal.png}.
+"""
+import argparse
+import glob
+import json
+import os
+
+import numpy as onp
+
+from lpn_mini.checkpoint import load_checkpoint
+from lpn_mini.evaluation import eval_tasks, search_options, training_label
+from lpn_mini.latent import (LEAVE_ONE_OUT, _select_best, ascent_path, leave_one_out_mean,
+                             reparameterize, specification_log_likelihood)
+from lpn_mini.losses import log_likelihood
+from lpn_mini.model import decode, encode, latent_dim_of
+from lpn_mini.reproduce import compare
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+K_MAX = 100
+
+
+def follow_search(params, config, chunk=64):
+    """``{"spec", "held", "exact"}``: arrays ``(K_MAX + 1,)``, means over the evaluation set
+    after K = 0..K_MAX test-time steps (best of trajectory, as the table searches)."""
+    x, y = eval_tasks(config)
+    rng = onp.random.default_rng([config.eval_seed, 1])      # as evaluation.evaluate draws it
+    dec = params["decoder"]
+    sums = {k: onp.zeros(K_MAX + 1) for k in ("spec", "held", "exact")}
+    for start in range(0, len(x), chunk):
+        xs, ys = x[start:start + chunk], y[start:start + chunk]
+        B, N = xs.shape[:2]
+        eps = rng.standard_normal((B, N, latent_dim_of(params))).astype(config.dtype)
+        mu, logvar = encode(params["encoder"], xs, ys)
+        z_start = leave_one_out_mean(reparameterize(mu, logvar, eps))
+        opts = search_options(config, "grad", K_MAX)
+        opts = {k: v for k, v in opts.items() if k not in ("method", "num_steps")}
+        zs, values = ascent_path(dec, xs, ys, z_start, LEAVE_ONE_OUT, num_steps=K_MAX, **opts)
+        for K in range(K_MAX + 1):
+            z = _select_best(list(zs[:K + 1]), list(values[:K + 1])) if config.best_of_trajectory \
+                else zs[K]
+            spec = specification_log_likelihood(dec, xs, ys, z, LEAVE_ONE_OUT, "mean") / (N - 1)
+            held = log_likelihood(dec, xs, ys, z, "mean")                 # (B, N): pair i, z'_i
+            pred = decode(dec, xs, z).argmax(axis=-1)
+            sums["spec"][K] += float(spec.sum())
+            sums["held"][K] += float(held.sum())
+            sums["exact"][K] += float(onp.all(pred == ys, axis=(-2, -1)).sum())
+    return {k: v / (len(x) * x.shape[1]) for k, v in sums.items()}
+
+
+def measure(runs_dir, records_dir):
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(runs_dir, "*-seed*", "checkpoint.npz"))):
+        name = os.path.basename(os.path.dirname(path))
+        params, _, config, step = load_checkpoint(path)
+        if step < config.steps:
+            print(f"{name}: still training (step {step} of {config.steps}); skipped")
+            continue
+        curves = follow_search(params, config)
+        with open(os.path.join(records_dir, f"{name}.json")) as f:
+            record = json.load(f)["results"]["test"]
+        for column, r in record.items():   # the table's numbers, recomputed: a check
+            if column.startswith("Grad "):
+                K = int(column.split()[1])
+                assert abs(curves["exact"][K] - r["exact_match"]) < 1e-9, (name, column)
+        runs[name] = dict(label=training_label(config), seed=config.seed,
+                          **{k: v.tolist() for k, v in curves.items()})
+        print(f"{name}: spec {curves['spec'][20]:.4f} -> {curves['spec'][100]:.4f}, held "
+              f"{curves['held'][20]:.4f} -> {curves['held'][100]:.4f}, exact "
+              f"{100 * curves['exact'][20]:.1f} -> {100 * curves['exact'][100]:.1f}")
+    return runs
+
+
+def claims(runs, a=20, b=100):
+    by_label = {}
+    for r in runs.values():
+        by_label.setdefault(r["label"], []).append(r)
+    out = []
+    for label, rs in by_label.items():
+        for key, unit, scale in (("spec", " nats / cell", 1), ("held", " nats / cell", 1),
+                                 ("exact", " points", 100)):
+            c = compare(f"{label}: {key} at Grad {b} - Grad {a}",
+                        {r["seed"]: scale * r[key][b] for r in rs},
+                        {r["seed"]: scale * r[key][a] for r in rs}, unit=unit)
+            out.append(c)
+    return by_label, out
+
+
+def plot(by_label, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    Ks = onp.arange(K_MAX + 1)
+    for i, (label, rs) in enumerate(sorted(by_label.items())):
+        for ax, key, scale in zip(axes, ("spec", "held", "exact"), (1, 1, 100)):
+            values = scale * onp.array([r[key] for r in rs])
+            mean, std = values.mean(axis=0), values.std(axis=0)
+            ax.plot(Ks[1:], mean[1:], color=f"C{i}", label=f"trained {label} ({len(rs)} seeds)")
+            ax.fill_between(Ks[1:], (mean - std)[1:], (mean + std)[1:], color=f"C{i}", alpha=0.15)
+    titles = ("specification pairs: log p per cell\n(what the search climbs)",
+              "held-out pair: log p per cell\n(what it must predict)",
+              "held-out pair: exact match %")
+    for ax, title in zip(axes, titles):
+        ax.set_xscale("log")
+        ax.set_xlabel("test-time gradient steps K")
+        ax.set_title(title, fontsize=10)
+        ax.axvline(20, color="grey", linewidth=0.8, linestyle=":")
+    axes[2].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs-dir", default="runs/reproduce/table1-laptop",
+                        help="folder of the runs' checkpoints (<row>-seed<k>/checkpoint.npz)")
+    parser.add_argument("--records", default=os.path.join(HERE, "..", "table1", "runs"),
+                        help="the runs' committed records, to check the table's numbers")
+    parser.add_argument("--out", default=HERE)
+    args = parser.parse_args()
+    runs = measure(args.runs_dir, args.records)
+    if not runs:
+        raise SystemExit(f"no finished checkpoint under {args.runs_dir}; train with "
+                         f"`lpn-mini reproduce table1` first.")
+    by_label, found = claims(runs)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(dict(runs=runs, claims=found), f)
+    plot(by_label, os.path.join(args.out, "reversal.png"))
+    lines = ["# What the search climbs, and what it must predict", "",
+             "Each Table 1 row (laptop scale), on the same 256 held-out tasks, noise and "
+             "search as the table; K = 0..100 test-time steps of the official search (Adam, "
+             "best of trajectory). Paired over seeds, Grad 100 minus Grad 20 (verdicts by "
+             "`lpn_mini/stats.py`):", ""]
+    lines += [f"- {c['evidence']} ({c['verdict']})" for c in found]
+    lines += ["", "![spec and held-out log-likelihood against K](reversal.png)", "",
+              f"Runs: {', '.join(sorted(runs))}. Command: `python results/mechanisms/measure.py "
+              f"--runs-dir {args.runs_dir}`."]
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
