@@ -5,11 +5,18 @@ as JSON text. Files are loaded with ``allow_pickle=False`` (a checkpoint can nev
 code), and written to a temporary file that is renamed over the old one only when it is
 complete, so an interrupted write leaves the last good checkpoint intact (and the next
 write removes the temporary file a killed one left behind).
+
+While a run trains, ``training.lock`` in its folder names the process (``run_lock``), so
+that a second training into the same folder is refused instead of mixing the two.
 """
+import contextlib
 import json
 import os
 import re
+import socket
+import sys
 import tempfile
+import time
 import zipfile
 import zlib
 
@@ -122,8 +129,15 @@ def find_checkpoint(path):
 
 
 def _unreadable(path, reason):
-    return ValueError(f"{path} is not a readable lpn-mini checkpoint ({reason}); delete or "
-                      f"replace it, e.g. retrain with `lpn-mini train --no-resume`.")
+    """The error for a file that is no checkpoint. Only a run's own checkpoint.npz (which a
+    killed or broken write may have damaged) gets advice about it; any other file may be
+    the user's, and the advice is to pass another path."""
+    if os.path.basename(path) == "checkpoint.npz":
+        return ValueError(f"{path} is not a readable lpn-mini checkpoint ({reason}); train "
+                          f"that run again with `lpn-mini train --no-resume` (which moves it "
+                          f"into previous/).")
+    return ValueError(f"{path} is not a readable lpn-mini checkpoint ({reason}); pass a run "
+                      f"directory written by `lpn-mini train`, or the checkpoint.npz in one.")
 
 
 def load_checkpoint(path, expected_config=None):
@@ -170,3 +184,130 @@ def load_checkpoint(path, expected_config=None):
                                  f"{getattr(expected_config, key)!r}; use a new run directory "
                                  f"or the checkpoint's config.")
     return params, opt_state, config, step
+
+
+def checkpoint_step(path):
+    """The step a checkpoint was saved at, reading nothing else; None if there is none."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with onp.load(path, allow_pickle=False) as f:  # an .npz is read member by member
+            return int(f["step"])
+    except Exception:  # damaged: load_checkpoint says why, with advice, when it is loaded
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# The run directory's lock: one training at a time writes into a run directory.
+# --------------------------------------------------------------------------------------
+
+LOCK = "training.lock"
+_HELD = {}  # lock path -> how many `with run_lock(...)` of this process hold it
+
+
+def _process_alive(pid):
+    """Whether process ``pid`` runs on this machine. Where that cannot be checked safely
+    (Windows, where os.kill ends the process) the answer is yes."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: no signal is sent, only the check
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, and belongs to another user
+        return True
+    return True
+
+
+def _read_lock(path):
+    """The holder recorded in a lock file, ``{"pid", "host", "command", "started"}``, or
+    None if the file is gone or unreadable."""
+    try:
+        with open(path) as f:
+            holder = json.load(f)
+        return holder if isinstance(holder.get("pid"), int) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _stale(holder):
+    """Whether the process that wrote a lock is gone (then the lock may be taken over)."""
+    if holder is None:
+        return True  # empty or damaged: no live writer can be named
+    return holder.get("host") == socket.gethostname() and not _process_alive(holder["pid"])
+
+
+def _write_lock(path):
+    """Create ``path`` holding this process, atomically: the complete file appears at once,
+    and only if no lock is there (``os.link`` refuses to overwrite). Returns success."""
+    me = {"pid": os.getpid(), "host": socket.gethostname(),
+          "command": " ".join(sys.argv),
+          "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".lock-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.remove(tmp)
+
+
+def _remove_stale(path, holder):
+    """Remove the stale lock ``holder`` from ``path``; False if another run took it over
+    first. The lock is renamed away and read again, so that a run that found the same stale
+    lock a moment later cannot remove the live lock the first one has just written."""
+    moved = f"{path}.stale-{os.getpid()}"
+    try:
+        os.rename(path, moved)
+    except FileNotFoundError:
+        return False
+    if _read_lock(moved) != holder:  # not the lock judged stale: put it back
+        with contextlib.suppress(FileExistsError):
+            os.link(moved, path)
+        os.remove(moved)
+        return False
+    os.remove(moved)
+    return True
+
+
+@contextlib.contextmanager
+def run_lock(run_dir, echo=print):
+    """Hold ``run_dir/training.lock`` while the ``with`` block runs: a second training into
+    the same folder is refused with one line, and a lock whose process is gone (a run that
+    was killed) is taken over with a line that says so. Re-entrant within one process."""
+    path = os.path.abspath(os.path.join(run_dir, LOCK))
+    if _HELD.get(path):
+        _HELD[path] += 1
+    else:
+        _acquire(path, run_dir, echo)
+        _HELD[path] = 1
+    try:
+        yield
+    finally:
+        _HELD[path] -= 1
+        if not _HELD[path]:
+            del _HELD[path]
+            if (_read_lock(path) or {}).get("pid") == os.getpid() and os.path.exists(path):
+                os.remove(path)
+
+
+def _acquire(path, run_dir, echo):
+    for _ in range(3):  # a lock that vanishes between two looks: try again
+        if _write_lock(path):
+            return
+        holder = _read_lock(path)
+        if not _stale(holder):
+            raise ValueError(f"{run_dir} is in use by another training (PID {holder['pid']} "
+                             f"on {holder['host']}, since {holder.get('started', '?')}: "
+                             f"{holder.get('command', '?')}); wait for it to finish, or pass "
+                             f"another run directory.")
+        if not _remove_stale(path, holder):
+            continue
+        gone = f"PID {holder['pid']} is no longer running" if holder else "it was unreadable"
+        echo(f"taking over the lock of {run_dir} ({gone}; a run that was stopped or killed "
+             f"left it)")
+    raise ValueError(f"could not lock {run_dir}: its {LOCK} keeps changing; check that no "
+                     f"other lpn-mini writes there, then run the command again.")

@@ -1,25 +1,29 @@
 """The ``lpn-mini`` command: train, evaluate, demo, show."""
 import argparse
+import contextlib
 import dataclasses
+import difflib
 import json
 import os
+import re
 import sys
 import time
 
 
 from . import __version__
 from .backend import get_module, to_device
-from .checkpoint import find_checkpoint, load_checkpoint
+from .blas import ENV as THREADS_ENV, blas_threads, chosen_threads, describe, parse_threads
+from .checkpoint import checkpoint_step, find_checkpoint, load_checkpoint, run_lock
 from .config import (EVALUATION_OVERRIDES, PRESETS, RENAMED, describe_keys, make_config,
-                     warnings_of, with_overrides)
+                     refuse_ambiguous, warnings_of, with_overrides)
 from .evaluation import PAPER_TABLE1, eval_tasks, evaluate, markdown_table, training_label
-from .training import train
+from .training import check_model_fits, train
 
 DESCRIPTION = """\
 lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
 
-  lpn-mini demo                          train a small LPN on the Pattern task (a few
-                                         minutes on a laptop CPU), evaluate it, write plots
+  lpn-mini demo                          train a small LPN on the Pattern task (about a
+                                         minute on a laptop CPU), evaluate it, write plots
   lpn-mini train --config small          train; writes runs/small/ (checkpoint, metrics)
   lpn-mini evaluate runs/small           leave-one-out scores for Grad K and Sample N
   lpn-mini show runs/small               draw tasks and predictions to PNG
@@ -35,6 +39,12 @@ Presets: {presets}. Change any hyperparameter with --set KEY=VALUE (repeatable) 
 file with --toml; `lpn-mini train --list-keys` prints every key with its value, what it
 allows and what it means. `steps` is how long to train; `latent_steps` is K, the latent
 gradient steps inside every training step.
+
+Threads: train, demo, evaluate and show run the matrix products with 1 BLAS thread, the
+fastest choice measured for every preset, on an idle or a busy 2-core machine
+(docs/threads.md). Change it with --threads N or {threads_env}=N; where
+OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS is set, lpn-mini leaves BLAS
+alone. A run directory is locked while it trains: a second training into it is refused.
 """
 
 
@@ -48,6 +58,14 @@ def _config_args(p):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config key, e.g. --set steps=500 (repeatable)")
     _device_arg(p)
+    _threads_arg(p)
+
+
+def _threads_arg(p):
+    p.add_argument("--threads", metavar="N",
+                   help=f"BLAS threads for the matrix products (default 1, the fastest on a "
+                        f"laptop: docs/threads.md); also the environment variable "
+                        f"{THREADS_ENV}")
 
 
 def _fresh_args(p):
@@ -63,10 +81,24 @@ def _device_arg(p):
                         "also the environment variable LPN_MINI_DEVICE")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a mistyped command or choice (``lpn-mini trian``).
+    The subcommands' parsers are of this class too (argparse makes them like their parent)."""
+
+    def error(self, message):
+        wrong = re.match(r"argument .*: invalid choice: '(.*?)' \(choose from (.*)\)", message)
+        if wrong:
+            choices = [c.strip(" '") for c in wrong.group(2).split(",")]
+            close = difflib.get_close_matches(wrong.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        super().error(message)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="lpn-mini", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=DESCRIPTION.format(presets=", ".join(PRESETS)))
+        description=DESCRIPTION.format(presets=", ".join(PRESETS), threads_env=THREADS_ENV))
     parser.add_argument("--version", action="version", version=f"lpn-mini {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -88,6 +120,7 @@ def build_parser():
                    help="folder for results.json, results.md and the figures "
                         "(default: the run directory)")
     _device_arg(p)
+    _threads_arg(p)
 
     p = sub.add_parser("demo", help="train, evaluate and plot a small LPN (the README's main job)")
     _config_args(p)
@@ -189,8 +222,10 @@ def build_parser():
     p.add_argument("--tasks", type=int, default=4, metavar="N",
                    help="how many evaluation tasks to draw (default 4)")
     p.add_argument("--out", metavar="FILE",
-                   help=f"PNG path (default: RUN/{SHOW_FIGURE}; the latent plane of a 2-D "
-                        f"latent goes next to it)")
+                   help=f"PNG path (default: RUN/{SHOW_FIGURE}; a folder: {SHOW_FIGURE} in "
+                        f"it; .png is added to a name without an extension; the latent plane "
+                        f"of a 2-D latent goes next to it)")
+    _threads_arg(p)
     return parser
 
 
@@ -198,6 +233,7 @@ def _evaluation_overrides(overrides):
     """``evaluate --set`` may change evaluation and test-time search keys, never the model."""
     for item in overrides:
         name = item.split("=", 1)[0].strip()
+        refuse_ambiguous(name)
         name = RENAMED.get(name, name)
         if "=" in item and name not in EVALUATION_OVERRIDES:
             raise ValueError(f"evaluate --set can change only evaluation and search keys "
@@ -211,19 +247,24 @@ def run_evaluation(path, overrides=(), out_dir=None, echo=print):
     results.json, results.md and figures into ``out_dir`` (default: the run directory)."""
     from .plotting import plot_accuracy_vs_steps, plot_predictions
     from .reproduce import environment
+    overrides = _evaluation_overrides(overrides)  # before reading anything: a typo is cheap
     ckpt, run_dir = find_checkpoint(path)
     params, _, config, step = load_checkpoint(ckpt)
-    config = with_overrides(config, _evaluation_overrides(overrides))
+    config = with_overrides(config, overrides)
+    if step < config.steps:
+        echo(f"  scoring the checkpoint of step {step} of {config.steps}: the run is not "
+             f"finished (still training, or stopped early)")
     out_dir = out_dir or run_dir
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"--out {out_dir} is a file; pass a folder for the results.")
     os.makedirs(out_dir, exist_ok=True)
     params = to_device(params, get_module(config.device))
     t0 = time.perf_counter()
-    results, predictions = evaluate(
-        params, config, progress=lambda name, r: echo(
-            f"  {name:>10}: exact match {100 * r['exact_match']:5.1f}%, "
-            f"cell accuracy {100 * r['cell_accuracy']:5.1f}%"))
+    with blas_threads(chosen_threads(config)):
+        results, predictions = evaluate(
+            params, config, progress=lambda name, r: echo(
+                f"  {name:>10}: exact match {100 * r['exact_match']:5.1f}%, "
+                f"cell accuracy {100 * r['cell_accuracy']:5.1f}%"))
     label = training_label(config)
     table = markdown_table({label: results})
     reference = PAPER_TABLE1.get(label)
@@ -287,6 +328,10 @@ def main(argv=None):
         # `exercises build --solutions --force OUT`: argparse fills the optional positional
         # OUT before it reads the options, and would call the path unrecognized.
         args.target, extra = extra[0], []
+    if getattr(args, "command", None) == "chapters" and not any(a.startswith("-") for a in extra):
+        # `chapters render --quick ch03`: argparse fills CHAPTER (any number of them) with
+        # nothing when an option comes first, and would call ch03 unrecognized.
+        args.names, extra = [*args.names, *extra], []
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
@@ -294,7 +339,8 @@ def main(argv=None):
         return 0
     error = f"lpn-mini {args.command}: error:"
     try:
-        code = _dispatch(args)
+        with _threads_option(args):
+            code = _dispatch(args)
         sys.stdout.flush()  # a reader that has gone (`| head`) shows up here, not at exit
         return code
     except BrokenPipeError:
@@ -322,6 +368,24 @@ def main(argv=None):
         return 130
 
 
+@contextlib.contextmanager
+def _threads_option(args):
+    """``--threads N`` as the environment variable the library reads (``blas.ENV``), while
+    the command runs; processes it starts inherit it."""
+    if getattr(args, "threads", None) is None:
+        yield
+        return
+    saved = os.environ.get(THREADS_ENV)
+    os.environ[THREADS_ENV] = str(parse_threads(args.threads, "--threads"))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(THREADS_ENV, None)
+        else:
+            os.environ[THREADS_ENV] = saved
+
+
 def _train_and_maybe_evaluate(args):
     config = make_config(args.config, args.toml, args.overrides)
     if getattr(args, "list_keys", False):
@@ -335,14 +399,25 @@ def _train_and_maybe_evaluate(args):
                                         else f"demo-{args.config}")
     for warning in warnings_of(config):
         print(f"lpn-mini {args.command}: warning: {warning}", file=sys.stderr)
+    if os.path.isfile(args.run_dir):
+        return _train_then_evaluate(args, config)  # train() says it must be a folder
+    check_model_fits(config)  # before the folder is made
+    os.makedirs(args.run_dir, exist_ok=True)
+    with run_lock(args.run_dir):  # before the first line; a demo holds it to the figures
+        return _train_then_evaluate(args, config)
+
+
+def _train_then_evaluate(args, config):
     run_dir = args.run_dir
     kind = "ARC" if config.task == "arc" else "Pattern"
     print(f"training {training_label(config)} on {config.grid_size}x{config.grid_size} {kind} "
-          f"tasks for {config.steps} steps -> {run_dir}")
+          f"tasks for {config.steps} steps ({describe(chosen_threads(config))}) -> {run_dir}")
+    ckpt = os.path.join(run_dir, "checkpoint.npz")
+    before = None if args.no_resume else checkpoint_step(ckpt)
     t0 = time.perf_counter()
     train(config, run_dir, resume=not args.no_resume, progress=not args.no_progress)
-    print(f"trained in {time.perf_counter() - t0:.0f} s; checkpoint in "
-          f"{os.path.join(run_dir, 'checkpoint.npz')}")
+    if before != config.steps:  # else train() said there was nothing to do
+        print(f"trained in {time.perf_counter() - t0:.0f} s; checkpoint in {ckpt}")
     if args.command == "train":
         return 0
     args.phase = "evaluating"
@@ -356,6 +431,17 @@ def _train_and_maybe_evaluate(args):
     return 0
 
 
+def _figure_path(out, run_dir):
+    """Where ``show --out`` writes: RUN/show_predictions.png without it, that name inside a
+    folder, and a name without an extension with .png added (as matplotlib would)."""
+    if out is None:
+        return os.path.join(run_dir, SHOW_FIGURE)
+    if os.path.isdir(out) or out.endswith(("/", os.sep)):
+        os.makedirs(out, exist_ok=True)
+        return os.path.join(out, SHOW_FIGURE)
+    return out if os.path.splitext(out)[1] else out + ".png"
+
+
 def _show(args):
     from .plotting import plot_latent_plane, plot_predictions
     if args.tasks < 1:
@@ -367,8 +453,9 @@ def _show(args):
     x, y = x[:args.tasks], y[:args.tasks]
     top = max(config.eval_grad_steps, default=0)
     methods = [("Grad 0", "grad", 0)] + ([(f"Grad {top}", "grad", top)] if top else [])
-    _, preds = evaluate(params, config, x, y, methods=methods)
-    out = args.out or os.path.join(run_dir, SHOW_FIGURE)
+    with blas_threads(chosen_threads(config)):
+        _, preds = evaluate(params, config, x, y, methods=methods)
+    out = _figure_path(args.out, run_dir)
     plot_predictions(x, y, preds, out, num_tasks=args.tasks)
     print(f"wrote {out}")
     if config.latent_dim == 2:

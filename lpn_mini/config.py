@@ -8,6 +8,7 @@ key, a value of the wrong type (a TOML ``20.7`` for an integer key, a ``1`` for 
 one) or a value out of range is an error that names the key, the value and what it allows.
 """
 import dataclasses
+import difflib
 import json
 import math
 import os
@@ -202,6 +203,10 @@ RELATIONS = [
 
 # Old names still read (TOML files, --set, checkpoints), with a one-line note.
 RENAMED = {"train_steps": "latent_steps", "train_samples": "latent_samples"}
+# Old names refused on the command line, where they are easy to misread: someone who types
+# --set train_steps=10 may mean "train for 10 steps" (steps), not K (latent_steps). Files
+# that use them (TOML, checkpoints) were written under the old meaning and still load.
+AMBIGUOUS = {"train_steps": ("steps", "latent_steps")}
 
 # Keys that may differ when a run is resumed or evaluated: they change neither the weights
 # trained so far nor what the next step computes. (``steps`` may only grow: see training.)
@@ -373,12 +378,33 @@ def _print_notes(notes):
             print(note, file=sys.stderr)
 
 
+def did_you_mean(name, choices):
+    """The hint `` (did you mean 'steps'?)`` for the choice closest to a mistyped ``name``,
+    or "" when none is close."""
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _known(d, where="config"):
     known = [f.name for f in fields(Config)]
     unknown = sorted(set(d) - set(known))
+    if len(unknown) == 1:
+        raise ValueError(f"unknown config key {unknown[0]!r} in the {where}"
+                         f"{did_you_mean(unknown[0], known)}; `lpn-mini train --list-keys` "
+                         f"prints every key with what it means.")
     if unknown:
-        raise ValueError(f"unknown config key(s) {', '.join(unknown)} in the {where}; known "
-                         f"keys are: {', '.join(known)}.")
+        raise ValueError(f"unknown config keys {', '.join(map(repr, unknown))} in the {where}; "
+                         f"`lpn-mini train --list-keys` prints every key with what it means.")
+
+
+def refuse_ambiguous(name):
+    """A command-line key that is an old name with a misleading reading (``AMBIGUOUS``) is an
+    error that names the keys it could mean."""
+    if name in AMBIGUOUS:
+        length, inner = AMBIGUOUS[name]
+        raise ValueError(f"{name} is no longer a config key: use {length}=N to train for N "
+                         f"steps, or {inner}=K for K latent gradient steps inside every "
+                         f"training step (what {name} used to mean).")
 
 
 def _read_toml(path):
@@ -405,6 +431,7 @@ def _pairs(overrides, notes):
         if "=" not in item:
             raise ValueError(f"override {item!r} must look like key=value, e.g. eval_tasks=128.")
         k, value = item.split("=", 1)
+        refuse_ambiguous(k.strip())
         out[k.strip()] = value.strip()
     out = renamed(out, "command line", notes)
     _known(out, "command line")
@@ -414,7 +441,8 @@ def _pairs(overrides, notes):
 def make_config(preset="small", toml_path=None, overrides=()):
     """Build a Config: ``preset``, then the TOML file's keys, then ``key=value`` strings."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}.")
+        raise ValueError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; choose "
+                         f"one of {', '.join(PRESETS)}.")
     values = dataclasses.asdict(Config())
     values.update(PRESETS[preset])
     values["device"] = default_device()  # the environment variable, if set

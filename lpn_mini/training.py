@@ -11,7 +11,8 @@ from tqdm.auto import tqdm
 
 from .allocator import keep_freed_memory
 from .backend import get_module, to_device, to_host
-from .checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from .blas import blas_threads, chosen_threads
+from .checkpoint import load_checkpoint, remove_stale_temporaries, run_lock, save_checkpoint
 from .config import RESUMABLE_KEYS
 from .evaluation import eval_tasks, evaluate, methods_of, search_options
 from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
@@ -219,8 +220,10 @@ def train(config, run_dir, resume=True, progress=True, echo=print):
     nothing but the steps since that checkpoint; a larger ``config.steps`` extends a finished
     run, exactly as if it had been trained that long at once. Without ``resume``, what an
     earlier run left in ``run_dir`` is moved into ``run_dir/previous``. ``config.device``
-    chooses where the arrays live; checkpoints and metrics are always host data. Returns
-    the trained params (on the host).
+    chooses where the arrays live; checkpoints and metrics are always host data. While it
+    trains, ``run_dir/training.lock`` keeps a second training out (``checkpoint.run_lock``),
+    and BLAS runs with ``blas.chosen_threads(config)`` threads. Returns the trained params
+    (on the host).
     """
     xp = get_module(config.device)
     keep_freed_memory()  # reuse the step's freed arrays instead of page-faulting them back
@@ -229,18 +232,34 @@ def train(config, run_dir, resume=True, progress=True, echo=print):
         raise ValueError(f"the run directory {run_dir} is a file; pass a folder (new, or one "
                          f"written by `lpn-mini train`) as the run directory.")
     os.makedirs(run_dir, exist_ok=True)
-    remove_stale_temporaries(run_dir)  # left by a checkpoint write that was killed
+    with run_lock(run_dir, echo), blas_threads(chosen_threads(config)):
+        return _train_in(config, run_dir, resume, progress, echo, xp)
+
+
+def _start(config, run_dir, resume, echo):
+    """``(params, opt_state, start step)``: resumed from the run's checkpoint, or fresh."""
     ckpt_path = os.path.join(run_dir, "checkpoint.npz")
-    metrics_path = os.path.join(run_dir, "metrics.jsonl")
-    start = 0
     if resume and os.path.exists(ckpt_path):
         params, opt_state, saved, start = load_checkpoint(ckpt_path, expected_config=config)
         _check_resumable(saved, config, start, run_dir)
-    else:
-        if not resume:
-            _set_aside(run_dir, echo)
-        params = new_params(config)
-        opt_state = adam_init(params)
+        if start == config.steps:
+            echo(f"{run_dir} is already trained to step {start}: nothing to do (raise steps "
+                 f"to train longer, or pass --no-resume to start again)")
+        else:
+            echo(f"resuming {run_dir} from step {start} of {config.steps}")
+        return params, opt_state, start
+    if not resume:
+        _set_aside(run_dir, echo)
+    params = new_params(config)
+    return params, adam_init(params), 0
+
+
+def _train_in(config, run_dir, resume, progress, echo, xp):
+    """The body of ``train``, run while ``run_dir`` is locked."""
+    remove_stale_temporaries(run_dir)  # left by a checkpoint write that was killed
+    ckpt_path = os.path.join(run_dir, "checkpoint.npz")
+    metrics_path = os.path.join(run_dir, "metrics.jsonl")
+    params, opt_state, start = _start(config, run_dir, resume, echo)
     params, opt_state = to_device(params, xp), to_device(opt_state, xp)
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         f.write(config.to_json())

@@ -155,8 +155,13 @@ T = ["train", "--config", "tiny", "--no-progress", "--run-dir", "{tmp}/run"]
      "config key 'checkpoint_every' must be an integer >= 1, got 0; set it to e.g. "
      "checkpoint_every=250."),
     ([*T, "--set", "log_every=0"], "config key 'log_every' must be an integer >= 1, got 0"),
-    ([*T, "--set", "train_steps=-5"],
+    ([*T, "--set", "latent_steps=-5"],
      "config key 'latent_steps' (formerly 'train_steps') must be an integer >= 0, got -5"),
+    ([*T, "--set", "train_steps=10"],
+     "train_steps is no longer a config key: use steps=N to train for N steps, or "
+     "latent_steps=K for K latent gradient steps inside every training step"),
+    (["evaluate", "{tmp}/run", "--set", "train_steps=10"],
+     "train_steps is no longer a config key: use steps=N"),
     ([*T, "--set", "steps=-10"], "config key 'steps' must be an integer >= 1, got -10"),
     ([*T, "--set", "steps=0"], "config key 'steps' must be an integer >= 1, got 0"),
     ([*T, "--set", "lr=-1"], "config key 'lr' must be a finite number > 0, got -1"),
@@ -187,7 +192,8 @@ T = ["train", "--config", "tiny", "--no-progress", "--run-dir", "{tmp}/run"]
      "the run directory {tmp}/a_file is a file; pass a folder"),
     (["evaluate", "{tmp}/random.npz"],
      "{tmp}/random.npz is not a readable lpn-mini checkpoint (not an .npz archive: a truncated "
-     "or corrupt file, or another kind of file); delete or replace it"),
+     "or corrupt file, or another kind of file); pass a run directory written by `lpn-mini "
+     "train`, or the checkpoint.npz in one."),
     (["evaluate", "{tmp}/empty_run"], "no checkpoint in {tmp}/empty_run"),
     # other commands
     (["show", "{tmp}/run", "--tasks", "0"], "--tasks must be at least 1"),
@@ -290,11 +296,9 @@ def test_list_keys_describes_every_key_in_groups(capsys):
 
 def test_many_latent_steps_get_a_warning(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr("lpn_mini.cli.train", lambda *a, **k: None)
-    argv = ["train", *TINY, "--run-dir", str(tmp_path / "r"), "--set", "train_steps=5000"]
+    argv = ["train", *TINY, "--run-dir", str(tmp_path / "r"), "--set", "latent_steps=5000"]
     assert main(argv) == 0
     assert capsys.readouterr().err.splitlines() == [
-        "lpn-mini: note: config key 'train_steps' is now called 'latent_steps'; read "
-        "train_steps=5000 from the command line as latent_steps.",
         "lpn-mini train: warning: latent_steps = 5000 runs that many latent gradient steps "
         "inside every training step (the paper trains with 0 to 5), so each step costs about "
         "5001 times a mean-training step; to train longer, raise steps instead."]

@@ -26,7 +26,9 @@ def test_presets_build_and_override_in_order(tmp_path):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["stepz=3"], "unknown config key.*stepz.*known keys are"),
+    (["stepz=3"], "unknown config key 'stepz' in the command line \\(did you mean 'steps'\\?\\); "
+                  "`lpn-mini train --list-keys` prints every key"),
+    (["stepz=3", "zzz=1"], "unknown config keys 'stepz', 'zzz' in the command line; "),
     (["steps=many"], "'steps' must be an integer >= 1, got many"),
     (["steps=20.7"], "'steps' must be an integer >= 1, got 20.7"),
     (["stop_gradient=maybe"], "'stop_gradient' must be true or false, got maybe"),
@@ -46,7 +48,9 @@ def test_presets_build_and_override_in_order(tmp_path):
     (["eval_every=-1"], "'eval_every' must be an integer >= 0"),
     (["num_colors=2"], "the Pattern task needs num_colors >= 3"),
     (["dtype=float16"], "'dtype' must be one of 'float32', 'float64'"),
-    (["train_steps=2", "latent_steps=2"], "sets both 'train_steps' and its new name"),
+    (["train_samples=2", "latent_samples=2"], "sets both 'train_samples' and its new name"),
+    (["train_steps=10"], "train_steps is no longer a config key: use steps=N to train for N "
+                         "steps, or latent_steps=K for K latent gradient steps"),
 ])
 def test_bad_overrides(overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -92,14 +96,14 @@ def test_toml_values_of_the_wrong_type(tmp_path, toml, message):
 
 def test_old_key_names_still_load_with_a_note(tmp_path, capsys):
     toml = tmp_path / "old.toml"
-    toml.write_text("train_samples = 3\n")
-    c = make_config("tiny", str(toml), ["train_steps=2"])
+    toml.write_text("train_samples = 3\ntrain_steps = 2\n")
+    c = make_config("tiny", str(toml))
     assert (c.latent_steps, c.latent_samples) == (2, 3)
     err = capsys.readouterr().err.splitlines()
     assert f"lpn-mini: note: config key 'train_samples' is now called 'latent_samples'; read " \
            f"train_samples=3 from the TOML file {toml} as latent_samples." in err
-    assert "lpn-mini: note: config key 'train_steps' is now called 'latent_steps'; read " \
-           "train_steps=2 from the command line as latent_steps." in err
+    assert f"lpn-mini: note: config key 'train_steps' is now called 'latent_steps'; read " \
+           f"train_steps=2 from the TOML file {toml} as latent_steps." in err
     assert set(RENAMED) == {"train_steps", "train_samples"}
     # A checkpoint written before the rename: its config JSON says train_steps.
     config = make_config("tiny", overrides=["latent_steps=0"])
@@ -123,15 +127,18 @@ def test_a_large_latent_steps_is_warned_about():
 
 
 def test_unknown_preset_and_bad_toml(tmp_path):
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of tiny, small"):
         make_config("huge")
+    with pytest.raises(ValueError, match="unknown preset 'smal' \\(did you mean 'small'\\?\\); "):
+        make_config("smal")
     bad = tmp_path / "bad.toml"
     bad.write_text("steps = = 3")
     with pytest.raises(ValueError, match="not valid TOML"):
         make_config("tiny", str(bad))
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("stpes = 3")
-    with pytest.raises(ValueError, match="unknown config key"):
+    with pytest.raises(ValueError, match="unknown config key 'stpes' in the TOML file .* "
+                                         "\\(did you mean 'steps'\\?\\); "):
         make_config("tiny", str(unknown))
 
 

@@ -288,7 +288,7 @@ def test_grade_without_pytest_says_what_to_install(tmp_path, monkeypatch, capsys
     assert main(["grade", str(ROOT / "exercises")]) == 2
     err = capsys.readouterr().err
     assert err == ("lpn-mini grade: error: the grader runs its checks with pytest, "
-                   "which is not installed; install it with `pip install -e '.[test]'`.\n")
+                   "which is not installed; install it with `pip install -e '.[grade]'`.\n")
 
 
 def test_grade_exits_non_zero_when_nothing_could_be_graded(tmp_path, capsys):

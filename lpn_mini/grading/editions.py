@@ -496,6 +496,7 @@ dependencies = [
 
 [project.optional-dependencies]
 test = ["pytest>=7"]
+grade = ["pytest>=7"]
 docs = [{docs}]
 
 [project.scripts]
@@ -530,7 +531,7 @@ With Python 3.10 or newer, in a virtual environment:
 
 ```bash
 python3 -m venv .venv && . .venv/bin/activate
-pip install -e ".[test]"          # the library, and pytest, which the grader needs
+pip install -e ".[grade]"         # the library, and pytest, which the grader needs
 ```
 
 ## Check your work
@@ -612,7 +613,7 @@ def build_handout(out, force=False, echo=print):
         if staging.exists():
             shutil.rmtree(staging)
     echo(f"wrote the student edition to {out} ({sum(1 for p in out.rglob('*') if p.is_file())} files); "
-         f"students install it with pip install -e \"{out}[test]\"")
+         f"students install it with pip install -e \"{out}[grade]\"")
     return out
 
 
@@ -681,7 +682,7 @@ def pinned_requirements(names=PINNED):
         except importlib.metadata.PackageNotFoundError:
             raise ValueError(f"{name} is not installed here, so its version cannot be pinned; "
                              "build the zip in the environment you grade with "
-                             "(pip install -e '.[test]').") from None
+                             "(pip install -e '.[grade]').") from None
         pins[key] = f"{dist.metadata['Name']}=={dist.version}"
         for requirement in dist.requires or []:
             if Requirement is None:

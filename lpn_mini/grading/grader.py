@@ -42,6 +42,7 @@ import importlib.util
 import json
 import os
 import pwd
+import re
 import resource
 import secrets
 import selectors
@@ -628,9 +629,28 @@ def gradescope_json(results, which=None):
             "max_score": sum(r.max_points for r in results), "tests": tests}
 
 
+# The message of a student stub's NotImplementedError (exercises.strip_solution writes it).
+STUB = re.compile(r"NotImplementedError: (\w+) is not implemented yet")
+
+
+def not_started(result):
+    """The stubbed functions of an exercise whose every check failed on the stub's
+    NotImplementedError (the student has not started it); None otherwise."""
+    failed = [t for t in result.tests if not t["passed"]]
+    names = [STUB.search(t.get("message") or "") for t in failed]
+    if result.passed or not failed or not all(names):
+        return None
+    return sorted({m.group(1) for m in names})
+
+
 def print_results(results, echo=print):
     for r in results:
         status = "PASS" if r.passed == r.total and r.total else "FAIL"
+        stubs = not_started(r)
+        if stubs:  # one line, not one per check: nothing has been tried yet
+            echo(f"TODO  ex{r.number:02d} {r.title:<48} {r.points:5.1f} / {r.max_points:g}   "
+                 f"not started ({', '.join(stubs)} still raises NotImplementedError)")
+            continue
         echo(f"{status}  ex{r.number:02d} {r.title:<48} {r.points:5.1f} / {r.max_points:g}"
              + (f"   ({r.passed}/{r.total} checks)" if r.total else ""))
         for line in r.feedback:
@@ -663,7 +683,7 @@ def grade(path, json_path=None, timeout=120, echo=print, memory_mb=None, user=No
                          f"{memory_mb}; e.g. --memory {MEMORY_MB}.")
     if not has_pytest():
         raise ValueError("the grader runs its checks with pytest, which is not "
-                         "installed; install it with `pip install -e '.[test]'`.")
+                         "installed; install it with `pip install -e '.[grade]'`.")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; pass a folder of exercise files, one "
