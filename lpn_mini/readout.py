@@ -29,9 +29,12 @@ from .inference import scores
 from .tasks import check_count, check_grids
 
 
-def readout_predict(x, y, num_colors, window, marker=1):
+def readout_predict(x, y, num_colors, window, marker=1, pairs="one"):
     """Leave-one-out predictions with no parameters: pair n of every task is predicted from
-    the marker rows of pair (n + 1) mod N's co-occurrence table (module docstring).
+    the marker rows of pair (n + 1) mod N's co-occurrence table (module docstring), or,
+    with ``pairs="all"``, from the sum of the marker rows of every other pair's table (each
+    pair votes for the cells it shows: what can be known from the other pairs at all, when a
+    pair shows only part of the pattern, as with ``pattern_tasks(..., overhang=True)``).
 
     x, y: int ``(B, N, H, W)``, N >= 2 pairs per task. window: the side k of the table's
     and the kernel's window (``config.window``), odd; it must reach the whole pattern
@@ -42,11 +45,17 @@ def readout_predict(x, y, num_colors, window, marker=1):
     if window % 2 == 0:
         raise ValueError(f"window is the odd side k of a centred window, got {window}; "
                          f"use {window + 1}.")
+    if pairs not in ("one", "all"):
+        raise ValueError(f"pairs is 'one' (read one other pair) or 'all' (every other pair), "
+                         f"got {pairs!r}.")
     B, N, H, W = x.shape
     C, k = num_colors, window
-    other = (onp.arange(N) + 1) % N                                      # the pair read from
-    T = cooccurrence(x[:, other], y[:, other], C, k, onp.float64)       # (B, N, k k C C)
-    kernel = T.reshape(B, N, k * k, C, C)[:, :, :, marker, :]          # (B, N, k k, C)
+    T = cooccurrence(x, y, C, k, onp.float64).reshape(B, N, k * k, C, C)
+    rows = T[:, :, :, marker, :]                                        # (B, N, k k, C)
+    if pairs == "one":
+        kernel = rows[:, (onp.arange(N) + 1) % N]                       # pair n + 1's rows
+    else:
+        kernel = rows.sum(axis=1, keepdims=True) - rows                 # every pair but n
     windows = unfold(x, C, k, onp.float64).reshape(B, N, H * W, k * k, C)
     at_marker = windows[..., marker]                                    # (B, N, H W, k k)
     logits = onp.matmul(at_marker, kernel)                              # (B, N, H W, C)

@@ -278,7 +278,7 @@ MAX_REDRAWS = 1000
 
 
 def pattern_tasks(rng, num_tasks, num_pairs=4, grid_size=10, pattern_size=4, density=1.0,
-                  num_colors=10, holdout=0.0, unseen=False):
+                  num_colors=10, holdout=0.0, unseen=False, overhang=False):
     """The Pattern task (paper, appendix A.1), vectorized over tasks and pairs.
 
     Each task draws one ``pattern_size`` x ``pattern_size`` pattern: each cell is a colour
@@ -287,6 +287,9 @@ def pattern_tasks(rng, num_tasks, num_pairs=4, grid_size=10, pattern_size=4, den
     single 1 at the anchor, the output is all 0 with the pattern pasted at rows ``r..r+P-1``
     and columns ``c..c+P-1``.
 
+    overhang: draw anchors anywhere on the grid, ``0..grid_size - 1``, so that a pattern may
+    run off the bottom or right edge and a pair shows only part of its program (a variant of
+    the task, not the paper's); the cells that fall off the grid are dropped.
     holdout: the fraction of patterns held out (``held_out``); 0 draws from every pattern,
     exactly as without the option. unseen: with ``holdout`` > 0, draw only held-out patterns
     (the evaluation set); else only the others (training). Rejected patterns are redrawn,
@@ -334,17 +337,20 @@ def pattern_tasks(rng, num_tasks, num_pairs=4, grid_size=10, pattern_size=4, den
                              f"{num_colors} colours and density = {density}, (almost) no "
                              f"pattern is {'held out' if unseen else 'left for training'} at "
                              f"holdout = {holdout}; change holdout or the pattern space.")
-    r = rng.integers(0, G - P + 1, size=(B, N))  # (B, N) anchor rows
-    c = rng.integers(0, G - P + 1, size=(B, N))  # (B, N) anchor columns
+    top = G if overhang else G - P + 1           # anchors in 0..top - 1
+    r = rng.integers(0, top, size=(B, N))  # (B, N) anchor rows
+    c = rng.integers(0, top, size=(B, N))  # (B, N) anchor columns
 
     b_idx = onp.arange(B)[:, None]  # (B, 1)
     n_idx = onp.arange(N)[None, :]  # (1, N)
     x = onp.zeros((B, N, G, G), dtype=onp.int64)
     x[b_idx, n_idx, r, c] = 1
 
-    y = onp.zeros((B, N, G, G), dtype=onp.int64)
+    # Paste onto a grid P - 1 cells larger, then crop: an overhanging pattern loses the
+    # cells beyond the edge (without overhang nothing is cropped).
+    y = onp.zeros((B, N, G + P - 1, G + P - 1), dtype=onp.int64)
     offs = onp.arange(P)
     rows = r[:, :, None, None] + offs[:, None]  # (B, N, P, 1)
     cols = c[:, :, None, None] + offs[None, :]  # (B, N, 1, P)
     y[b_idx[:, :, None, None], n_idx[:, :, None, None], rows, cols] = pattern[:, None]
-    return x, y
+    return x, onp.ascontiguousarray(y[:, :, :G, :G])

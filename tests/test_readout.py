@@ -53,3 +53,17 @@ def test_the_paper_scale_table_shows_the_readout_row_and_says_what_seen_means():
                            seen_share_trained(paper))
     assert "| Readout, no parameters | 100.0 | 0 |" in text
     assert "never trained on" in text and "(seen) programs" not in text
+
+
+def test_overhanging_patterns_hide_part_of_the_program_from_one_pair():
+    rng = lambda: onp.random.default_rng(3)
+    x, y = pattern_tasks(rng(), 256, 4, 10, 4)
+    x2, y2 = pattern_tasks(rng(), 256, 4, 10, 4, overhang=False)
+    assert (x == x2).all() and (y == y2).all()                   # the paper's task unchanged
+    x, y = pattern_tasks(rng(), 256, 4, 10, 4, overhang=True)
+    assert (x.sum(axis=(-2, -1)) == 1).all()                     # the marker stays on the grid
+    one = scores(readout_predict(x, y, 10, 7), y)["exact_match"]
+    everyone = scores(readout_predict(x, y, 10, 7, pairs="all"), y)["exact_match"]
+    assert one < 0.8 and everyone > one + 0.1
+    with pytest.raises(ValueError, match="'one'"):
+        readout_predict(x, y, 10, 7, pairs="two")
