@@ -34,6 +34,7 @@ lpn-mini: the Latent Program Network (Macfarlane & Bonnet) in NumPy + autograd.
   lpn-mini exercises handout OUT         the student edition: a folder with no solutions
   lpn-mini exercises autograder OUT.zip  the Gradescope autograder
   lpn-mini grade [exercises/]            grade exercise files with the graded checks
+                                         (needs pytest: pip install -e ".[grade]")
 
 Presets: {presets}. Change any hyperparameter with --set KEY=VALUE (repeatable) or a TOML
 file with --toml; `lpn-mini train --list-keys` prints every key with its value, what it

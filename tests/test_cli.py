@@ -3,6 +3,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -346,3 +347,115 @@ def test_chapters_render_with_titles_and_without_kernel_warnings(tmp_path, capfd
     html = (tmp_path / "ch00_the_problem.html").read_text()
     assert "<title>Chapter 0: the problem, and the Pattern task</title>" in html
     assert "without encryption" not in capfd.readouterr().err
+
+
+# --- what a newcomer meets: locks, resumes, unfinished runs, typos, paths ----------------
+
+def _train_argv(run, steps):
+    return ["train", *TINY, "--run-dir", str(run), "--set", f"steps={steps}"]
+
+
+def test_a_second_training_into_a_run_that_trains_is_refused(tmp_path, capsys):
+    """Two trainings into one folder: the second is refused in one line, before it prints
+    or writes anything; once the first is killed, its lock is taken over with a line."""
+    run = tmp_path / "r"
+    first = subprocess.Popen([sys.executable, "-m", "lpn_mini", *_train_argv(run, 100000)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "LPN_MINI_THREADS": "1"})
+    try:
+        for _ in range(600):  # until it has written its first checkpoint (step 20)
+            if (run / "checkpoint.npz").exists() or first.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert (run / "training.lock").exists()
+        for command in ("train", "demo"):
+            assert main([command, *_train_argv(run, 100000)[1:]]) == 2
+            out, err = capsys.readouterr()
+            assert out == "" and len(err.strip().splitlines()) == 1
+            assert f"error: {run} is in use by another training (PID {first.pid} on " in err
+            assert err.strip().endswith("wait for it to finish, or pass another run directory.")
+    finally:
+        first.kill()
+        first.wait()
+    assert main(_train_argv(run, 100000)[:-1] + ["steps=40"]) == 0
+    out = capsys.readouterr().out
+    assert (f"taking over the lock of {run} (PID {first.pid} is no longer running; a run that "
+            f"was stopped or killed left it)") in out
+    steps = [json.loads(line)["step"] for line in open(run / "metrics.jsonl")]
+    assert steps == sorted(set(steps)), "one training's lines, in order"
+    assert not (run / "training.lock").exists()
+
+
+def test_resuming_and_a_finished_run_say_so(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert main(_train_argv(run, 20)) == 0
+    capsys.readouterr()
+    assert main(_train_argv(run, 20)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (f"{run} is already trained to step 20: nothing to do (raise steps to "
+                      f"train longer, or pass --no-resume to start again)")
+    assert not any(line.startswith("trained in") for line in out)
+    assert main(_train_argv(run, 40)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == f"resuming {run} from step 20 of 40" and out[2].startswith("trained in")
+
+
+def test_evaluate_says_which_step_of_an_unfinished_run_it_scores(tmp_path, capsys):
+    from lpn_mini.checkpoint import save_checkpoint
+    from lpn_mini.optim import adam_init
+    config = make_config("tiny")  # steps = 60
+    params = training.new_params(config)
+    (tmp_path / "r").mkdir()
+    save_checkpoint(str(tmp_path / "r" / "checkpoint.npz"), params, adam_init(params), config,
+                    20)
+    assert main(["evaluate", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == ("  scoring the checkpoint of step 20 of 60: the run is not finished "
+                      "(still training, or stopped early)")
+    assert main(_train_argv(tmp_path / "done", 20)) == 0
+    assert main(["evaluate", str(tmp_path / "done")]) == 0
+    assert "scoring the checkpoint" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, names, quick, to", [
+    (["--quick", "ch03"], ["ch03"], True, "html"),
+    (["ch03", "--quick"], ["ch03"], True, "html"),
+    (["--to", "notebook", "ch01", "--quick", "ch02"], ["ch01", "ch02"], True, "notebook"),
+    ([], [], False, "html"),
+])
+def test_chapters_render_takes_options_before_the_chapters(argv, names, quick, to,
+                                                           monkeypatch):
+    calls = []
+    monkeypatch.setattr("lpn_mini.docs.render", lambda out, n, t, q: calls.append((n, q, t)))
+    assert main(["chapters", "render", *argv]) == 0
+    assert calls == [(names, quick, to)]
+
+
+@pytest.mark.parametrize("out, written", [
+    ("pic", "pic.png"), ("pic.png", "pic.png"), ("folder", "folder/show_predictions.png"),
+    ("new/", "new/show_predictions.png"), (None, "run/show_predictions.png"),
+])
+def test_show_out_prints_the_path_it_wrote(out, written, trained, tmp_path, capsys,
+                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    os.symlink(trained, tmp_path / "run")
+    assert main(["show", "run", "--tasks", "1", *(["--out", out] if out else [])]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"wrote {written}"
+    assert (tmp_path / written).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["trian"], "did you mean 'train'?"),
+    (["reproduce", "tabel1"], "did you mean 'table1'?"),
+    (["train", "--config", "smal"], "unknown preset 'smal' (did you mean 'small'?)"),
+    (["train", "--set", "stpes=3"], "unknown config key 'stpes' in the command line (did you "
+                                    "mean 'steps'?); `lpn-mini train --list-keys` prints"),
+])
+def test_did_you_mean(argv, hint, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    assert code == 2
+    assert hint in capsys.readouterr().err

@@ -217,3 +217,116 @@ def test_interrupted_write_keeps_the_last_good_checkpoint(tmp_path, monkeypatch)
     monkeypatch.undo()
     assert load_checkpoint(path)[3] == 5
     assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+# --- the run directory's lock (checkpoint.run_lock) ---------------------------------------
+
+def _lock_of(pid, host=None):
+    import socket
+    return {"pid": pid, "host": host or socket.gethostname(), "command": "lpn-mini train",
+            "started": "2025-01-01 12:00:00"}
+
+
+def _dead_pid():
+    """The PID of a process that has ended (and been reaped)."""
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_run_dir_is_locked_while_it_trains_and_unlocked_after(tmp_path):
+    from lpn_mini.checkpoint import LOCK, run_lock
+    run = tmp_path / "run"
+    run.mkdir()
+    with run_lock(str(run)):
+        holder = json.loads((run / LOCK).read_text())
+        assert holder["pid"] == os.getpid() and set(holder) == {"pid", "host", "command",
+                                                                "started"}
+        with run_lock(str(run)):  # the same process again (demo: train inside the demo)
+            pass
+        assert (run / LOCK).exists(), "the outer holder keeps it"
+    assert sorted(os.listdir(run)) == [], "no lock, no temporary file left"
+
+
+def test_a_live_lock_refuses_a_second_training_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    from lpn_mini.checkpoint import LOCK, run_lock
+    run = tmp_path / "run"
+    run.mkdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run / LOCK).write_text(json.dumps(_lock_of(other.pid)))
+        with pytest.raises(ValueError) as e:
+            with run_lock(str(run)):
+                pass
+        assert str(e.value) == (f"{run} is in use by another training (PID {other.pid} on "
+                                f"{_lock_of(0)['host']}, since 2025-01-01 12:00:00: lpn-mini "
+                                f"train); wait for it to finish, or pass another run directory.")
+        assert json.loads((run / LOCK).read_text())["pid"] == other.pid, "left as it was"
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_lock_from_another_machine_is_never_taken_over(tmp_path):
+    from lpn_mini.checkpoint import LOCK, run_lock
+    (tmp_path / LOCK).write_text(json.dumps(_lock_of(_dead_pid(), host="elsewhere")))
+    with pytest.raises(ValueError, match="in use by another training .PID .* on elsewhere"):
+        with run_lock(str(tmp_path)):
+            pass
+
+
+@pytest.mark.parametrize("content", ["dead", "", "not json", '{"pid": "x"}'])
+def test_a_stale_or_damaged_lock_is_taken_over_with_a_line(content, tmp_path):
+    from lpn_mini.checkpoint import LOCK, run_lock
+    pid = _dead_pid()
+    (tmp_path / LOCK).write_text(json.dumps(_lock_of(pid)) if content == "dead" else content)
+    lines = []
+    with run_lock(str(tmp_path), echo=lines.append):
+        assert json.loads((tmp_path / LOCK).read_text())["pid"] == os.getpid()
+    gone = f"PID {pid} is no longer running" if content == "dead" else "it was unreadable"
+    assert lines == [f"taking over the lock of {tmp_path} ({gone}; a run that was stopped or "
+                     f"killed left it)"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_only_one_of_two_runs_takes_over_the_same_stale_lock(tmp_path, monkeypatch):
+    """Both found the lock stale; the first took it over. The second must not remove the
+    first one's live lock (the lock it renames away is not the one it judged)."""
+    from lpn_mini import checkpoint
+    stale = _lock_of(_dead_pid())
+    (tmp_path / checkpoint.LOCK).write_text(json.dumps(_lock_of(os.getppid())))  # the first's
+    assert not checkpoint._remove_stale(str(tmp_path / checkpoint.LOCK), stale)
+    assert json.loads((tmp_path / checkpoint.LOCK).read_text())["pid"] == os.getppid()
+    assert os.listdir(tmp_path) == [checkpoint.LOCK]
+
+
+def test_no_advice_to_delete_a_file_lpn_mini_did_not_write(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# a project\n")
+    with pytest.raises(ValueError) as e:
+        load_checkpoint(str(readme))
+    advice = str(e.value).replace(str(readme), "README.md")  # the test's own folder name
+    assert "delete" not in advice and "pass a run directory written by" in advice
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.npz").write_bytes(b"PK\x03\x04 truncated")  # a run's own, damaged
+    with pytest.raises(ValueError) as e:
+        load_checkpoint(str(run / "checkpoint.npz"))
+    advice = str(e.value).replace(str(run), "run")
+    assert "train that run again with `lpn-mini train --no-resume`" in advice
+    assert "delete" not in advice
+
+
+def test_checkpoint_step_reads_the_step_only(tmp_path):
+    from lpn_mini.checkpoint import checkpoint_step
+    config = make_config("tiny")
+    params = new_params(config)
+    save_checkpoint(str(tmp_path / "c.npz"), params, adam_init(params), config, 40)
+    assert checkpoint_step(str(tmp_path / "c.npz")) == 40
+    assert checkpoint_step(str(tmp_path / "missing.npz")) is None
+    (tmp_path / "bad.npz").write_text("x")
+    assert checkpoint_step(str(tmp_path / "bad.npz")) is None
