@@ -454,6 +454,25 @@ else:
           f"{rows[0]['config']['steps']} steps x {rows[0]['config']['batch_size']} tasks")
 
 # %% [markdown]
+# ### What that table can and cannot say
+#
+# Section 4 showed that T's rows for the anchor colour *are* the pattern. Then a model
+# with no parameters at all can solve every task: take those rows from one other pair and
+# use them as the decoder's kernel, which pastes the pattern at the test anchor. The cell
+# below scores that readout (`lpn_mini/readout.py`) with the same leave-one-out scoring as
+# the trained rows. At 100% it makes the table above a *ceiling*: training and search reach
+# what the input already holds. It cannot test the paper's claim that search is needed to
+# find the program, because here the encoder's input hands it over.
+
+# %%
+from lpn_mini.inference import scores
+from lpn_mini.readout import readout_predict
+
+x_eval, y_eval = pattern_tasks(np.random.default_rng([12345, 0]), 256, 4, 10, 4)
+print("readout from one other pair, no parameters:",
+      scores(readout_predict(x_eval, y_eval, 10, 7), y_eval))
+
+# %% [markdown]
 # ## Summary
 # - At 10 x 10 / 4 x 4 the plain MLP learns where the pattern goes and which colours it
 #   holds, and stops at the bag-of-colours bound: about 24.8% right inside the pattern,
@@ -466,6 +485,8 @@ else:
 #   kernel, and one kernel is a whole Pattern program.
 # - The price is a prior: local (7 x 7), linear in the window, translation-equivariant.
 #   Cells with the same window get the same output under every latent.
+# - On the Pattern task that prior is the whole answer: a readout of T with no parameters
+#   scores 100%, so the paper-scale Table 1 of this model is a ceiling, not a test of search.
 #
 # ## Exercises
 # 1. Why does T divide by the counts? Compute `conv.cooccurrence` without the division for
