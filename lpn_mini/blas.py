@@ -2,9 +2,9 @@
 
 OpenBLAS threads spin while they wait for work. On a 2-core laptop that is also running a
 browser, a second BLAS thread fights the other programs for a core and a training step
-gets slower, not faster; at the laptop presets' sizes one thread is as fast as two even
-on an idle machine (docs/threads.md has the measurements, from benchmarks/threads.py).
-So lpn-mini sets the count itself, with threadpoolctl, in this order:
+gets slower, not faster (1.2x to 4.7x at the small and paper presets on a busy 2-core
+machine: docs/threads.md, from benchmarks/threads.py). So lpn-mini sets the count itself,
+with threadpoolctl, in this order:
 
   1. ``--threads N`` on the command line, or the environment variable LPN_MINI_THREADS=N;
   2. else, where the user set OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS,

@@ -42,7 +42,7 @@ allows and what it means. `steps` is how long to train; `latent_steps` is K, the
 gradient steps inside every training step.
 
 Threads: train, demo, evaluate and show run the matrix products with 1 BLAS thread, the
-fastest choice measured for every preset, on an idle or a busy 2-core machine
+fastest count measured at every preset on a 2-core machine doing other work
 (docs/threads.md). Change it with --threads N or {threads_env}=N; where
 OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS is set, lpn-mini leaves BLAS
 alone. A run directory is locked while it trains: a second training into it is refused.
