@@ -234,7 +234,11 @@ def _stale(holder):
     """Whether the process that wrote a lock is gone (then the lock may be taken over)."""
     if holder is None:
         return True  # empty or damaged: no live writer can be named
-    return holder.get("host") == socket.gethostname() and not _process_alive(holder["pid"])
+    if holder.get("host") != socket.gethostname():
+        return False  # another machine's process (a shared folder): it cannot be checked
+    # Our own PID in a lock we do not hold: an earlier process that had the same PID (in a
+    # container, every run may be PID 1).
+    return holder["pid"] == os.getpid() or not _process_alive(holder["pid"])
 
 
 def _write_lock(path):
@@ -306,7 +310,8 @@ def _acquire(path, run_dir, echo):
                              f"another run directory.")
         if not _remove_stale(path, holder):
             continue
-        gone = f"PID {holder['pid']} is no longer running" if holder else "it was unreadable"
+        gone = (f"the process that wrote it, PID {holder['pid']}, has ended" if holder
+                else "it was unreadable")
         echo(f"taking over the lock of {run_dir} ({gone}; a run that was stopped or killed "
              f"left it)")
     raise ValueError(f"could not lock {run_dir}: its {LOCK} keeps changing; check that no "

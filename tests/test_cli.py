@@ -379,8 +379,8 @@ def test_a_second_training_into_a_run_that_trains_is_refused(tmp_path, capsys):
         first.wait()
     assert main(_train_argv(run, 100000)[:-1] + ["steps=40"]) == 0
     out = capsys.readouterr().out
-    assert (f"taking over the lock of {run} (PID {first.pid} is no longer running; a run that "
-            f"was stopped or killed left it)") in out
+    assert (f"taking over the lock of {run} (the process that wrote it, PID {first.pid}, has "
+            f"ended; a run that was stopped or killed left it)") in out
     steps = [json.loads(line)["step"] for line in open(run / "metrics.jsonl")]
     assert steps == sorted(set(steps)), "one training's lines, in order"
     assert not (run / "training.lock").exists()

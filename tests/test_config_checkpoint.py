@@ -279,6 +279,17 @@ def test_a_lock_from_another_machine_is_never_taken_over(tmp_path):
             pass
 
 
+def test_a_lock_with_our_own_pid_from_an_earlier_process_is_stale(tmp_path):
+    """In a container every run may be PID 1: a killed run's lock then names our PID."""
+    from lpn_mini.checkpoint import LOCK, run_lock
+    (tmp_path / LOCK).write_text(json.dumps(_lock_of(os.getpid())))
+    lines = []
+    with run_lock(str(tmp_path), echo=lines.append):
+        pass
+    assert lines and lines[0].startswith(f"taking over the lock of {tmp_path} (the process "
+                                         f"that wrote it, PID {os.getpid()}, has ended;")
+
+
 @pytest.mark.parametrize("content", ["dead", "", "not json", '{"pid": "x"}'])
 def test_a_stale_or_damaged_lock_is_taken_over_with_a_line(content, tmp_path):
     from lpn_mini.checkpoint import LOCK, run_lock
@@ -287,7 +298,8 @@ def test_a_stale_or_damaged_lock_is_taken_over_with_a_line(content, tmp_path):
     lines = []
     with run_lock(str(tmp_path), echo=lines.append):
         assert json.loads((tmp_path / LOCK).read_text())["pid"] == os.getpid()
-    gone = f"PID {pid} is no longer running" if content == "dead" else "it was unreadable"
+    gone = (f"the process that wrote it, PID {pid}, has ended" if content == "dead"
+            else "it was unreadable")
     assert lines == [f"taking over the lock of {tmp_path} ({gone}; a run that was stopped or "
                      f"killed left it)"]
     assert os.listdir(tmp_path) == []
