@@ -114,6 +114,32 @@ def test_train_seeds_lets_two_machines_share_a_row(tmp_path, capsys):
         assert says in "".join(capsys.readouterr())
 
 
+def test_a_row_with_more_seeds_recorded_uses_them_all(tmp_path, capsys):
+    """A contested claim run to more seeds than the table: --seeds N still shows every row
+    with at least seeds 0..N-1, and a row with more records uses them all (paired by seed)."""
+    cheap = ["--set", "steps=20", "--set", "eval_tasks=8"]
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    args = ["reproduce", "table1", "--quick", *cheap, "--out", str(out), "--runs-dir", str(runs)]
+    assert main([*args, "--seeds", "3", "--rows", "grad-0,grad-1"]) == 0
+    assert main([*args, "--seeds", "1", "--rows", "grad-5"]) == 0
+    record = json.loads((out / "results.json").read_text())
+    assert record["seeds_per_row"] == {"Grad 0": 3, "Grad 1": 3, "Grad 5": 1}
+    assert "seeds per row: Grad 0 3, Grad 1 3, Grad 5 1" in (out / "results.md").read_text()
+    assert len(record["table"]["Grad 0"]["Grad 0"]["exact_match"]["values"]) == 3
+    (claim2,) = [c for c in record["claims"] if c["claim"].startswith("2.")]
+    assert claim2["comparisons"][0]["n"] == 3
+    # A record of another config under a later seed's name is not taken for that seed.
+    with open(out / "runs" / "grad-0-seed2.json") as f:
+        other = json.load(f)
+    other["config"]["lr"] = 0.5
+    with open(out / "runs" / "grad-0-seed2.json", "w") as f:
+        json.dump(other, f)
+    capsys.readouterr()
+    assert main([*args, "--seeds", "1", "--rows", "grad-5"]) == 0
+    record = json.loads((out / "results.json").read_text())
+    assert record["seeds_per_row"] == {"Grad 0": 2, "Grad 1": 3, "Grad 5": 1}
+
+
 def test_ood_quick_then_reused_then_in_parallel(tmp_path):
     record, md, out = _reproduce(tmp_path, "ood")
     _check_record(record, "ood")
