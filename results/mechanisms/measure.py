@@ -153,8 +153,10 @@ def main():
              "`lpn_mini/stats.py`):", ""]
     lines += [f"- {c['evidence']} ({c['verdict']})" for c in found]
     lines += ["", "![spec and held-out log-likelihood against K](reversal.png)", "",
-              f"Runs: {', '.join(sorted(runs))}. Command: `python results/mechanisms/measure.py "
-              f"--runs-dir {args.runs_dir}`."]
+              f"Runs: {', '.join(sorted(runs))}. Command: `python results/mechanisms/measure.py` "
+              "on the checkpoints `lpn-mini reproduce table1` leaves in "
+              "runs/reproduce/table1-laptop (the same code and seeds as the records in "
+              "results/table1/runs/)."]
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
