@@ -142,7 +142,8 @@ def build_parser():
                         "on 2 cores; paper: 10x10 grids, 4x4 patterns, 20k steps x 128 tasks "
                         "(meant for a GPU: add --device gpu)")
     p.add_argument("--seeds", type=int, help="number of seeds, 0..N-1 (default 5, enough for "
-                                              "a paired 95%% interval; 1 with --quick)")
+                                              "a paired 95%% interval; 1 with --quick); a row "
+                                              "with more seeds recorded uses them all")
     p.add_argument("--rows", metavar="LABELS",
                    help="train only these rows, comma-separated: grad-0, grad-1, "
                         "grad-1-no-stop-grad, grad-5, sample-5 (table1; grad-0, grad-1 for "

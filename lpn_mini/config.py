@@ -82,6 +82,9 @@ class Config:
     num_pairs: int = key(4, count(2), "N pairs per task (leave-one-out needs 2)")
     num_colors: int = key(10, count(2), "C colours (the Pattern task needs 3)")
     density: float = key(1.0, probability(), "probability that a pattern cell is coloured")
+    overhang: bool = key(False, FLAG,
+                         "Pattern variant: anchors anywhere, so a pattern may run off the grid "
+                         "and one pair shows only part of its program (not the paper's task)")
     holdout: float = key(0.0, Rule("a fraction in [0, 1)", lambda v: 0.0 <= v < 1.0),
                          "fraction of patterns held out of training (by a hash of the "
                          "pattern) that evaluation draws from; 0 = off")

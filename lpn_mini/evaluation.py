@@ -28,7 +28,7 @@ def eval_tasks(config, density=None, seen=False):
     rng = onp.random.default_rng([config.eval_seed, 0])
     return pattern_tasks(rng, config.eval_tasks, config.num_pairs, config.grid_size,
                          config.pattern_size, density, config.num_colors,
-                         holdout=config.holdout,
+                         holdout=config.holdout, overhang=config.overhang,
                          unseen=config.holdout > 0 and not (seen or config.eval_programs == "seen"))
 
 

@@ -107,7 +107,8 @@ def training_tasks(config, rng):
         return training_sampler(config.num_pairs, config.grid_size)(rng, config.batch_size)
     return pattern_tasks(rng, config.batch_size, config.num_pairs, config.grid_size,
                          config.pattern_size, config.density, config.num_colors,
-                         holdout=config.holdout)  # never a held-out program
+                         holdout=config.holdout,  # never a held-out program
+                         overhang=config.overhang)
 
 
 def parameter_count(config):

@@ -67,3 +67,15 @@ def test_overhanging_patterns_hide_part_of_the_program_from_one_pair():
     assert one < 0.8 and everyone > one + 0.1
     with pytest.raises(ValueError, match="'one'"):
         readout_predict(x, y, 10, 7, pairs="two")
+
+
+def test_the_overhang_key_reaches_training_and_evaluation_tasks():
+    from lpn_mini.config import make_config
+    from lpn_mini.evaluation import eval_tasks
+    from lpn_mini.training import training_tasks
+    config = make_config("paper", overrides=["overhang=true", "eval_tasks=64"])
+    for x, y in (eval_tasks(config), training_tasks(config, onp.random.default_rng(0))):
+        anchors = onp.argwhere(x == 1)[:, -2:]                    # (row, col) of each marker
+        assert anchors.max() > config.grid_size - config.pattern_size   # some overhang
+    plain = make_config("paper", overrides=["eval_tasks=64"])
+    assert onp.argwhere(eval_tasks(plain)[0] == 1)[:, -2:].max() <= 6
