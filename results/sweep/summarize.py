@@ -79,6 +79,7 @@ def plot(points, path):
     a.axhline(0, color="grey", linewidth=0.8)
     a.set_xscale("log")
     a.set_xticks(steps, [str(s) for s in steps])
+    a.minorticks_off()
     a.set_xlabel("training steps (64 tasks each)")
     a.set_ylabel("Grad 1 - Grad 0 training, points")
     a.set_title(f"claim 2 at {COLUMN}: paired difference, 95% interval", fontsize=10)
@@ -89,6 +90,7 @@ def plot(points, path):
                label=f"trained {label}: at {COLUMN}")
     b.set_xscale("log")
     b.set_xticks(steps, [str(s) for s in steps])
+    b.minorticks_off()
     b.set_xlabel("training steps (64 tasks each)")
     b.set_ylabel("exact match %, mean over seeds")
     b.legend(fontsize=7)
@@ -120,6 +122,8 @@ def main():
                      f"{p['at_grad_100']['Grad 1']:.1f} | {c['mean']:+.1f} [{c['low']:+.1f}, "
                      f"{c['high']:+.1f}], higher in {c['wins']} of {c['n']} | {c['verdict']} |")
     lines += ["", "![claim 2 against the training budget](claim2_vs_budget.png)", "",
+              "Each budget's table, with its command and records: `steps-N/results.md` (2000 "
+              "steps: the laptop Table 1, `../table1/results.md`).", "",
               "The paper's numbers for comparison (10 x 10, 20k steps x 128 tasks): first guess "
               "3.2 / 8.6, at Grad 100 67.5 / 99.5, a difference of +32.0."]
     with open(os.path.join(HERE, "results.md"), "w") as f:
