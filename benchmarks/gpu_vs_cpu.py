@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from lpn_mini.backend import get_module, to_device
+from lpn_mini.device.backend import get_module, to_device
 from lpn_mini.config import make_config
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm
 from lpn_mini.training import loss_and_grad, new_params, step_randomness

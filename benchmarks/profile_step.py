@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from speed import ALPHA, BETA, CASES, CONFIGS, make_inputs  # noqa: E402
 
-from lpn_mini.allocator import keep_freed_memory  # noqa: E402
+from lpn_mini.device.allocator import keep_freed_memory  # noqa: E402
 from lpn_mini.training import loss_and_grad  # noqa: E402
 
 

@@ -43,7 +43,7 @@ import time
 import numpy as onp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lpn_mini.allocator import keep_freed_memory  # noqa: E402
+from lpn_mini.device.allocator import keep_freed_memory  # noqa: E402
 from frameworks import (check_conv_equivalence, check_equivalence, jax_conv_loss_and_grad,  # noqa: E402
                         jax_loss_and_grad, present_entries, to_jax, to_torch,
                         torch_loss_and_grad)
@@ -242,7 +242,7 @@ def main(argv=None):
                  f'only); install them with pip install -e ".[bench]" ({e}).')
     if args.note:
         print(args.note + "\n")
-    # What lpn-mini's training loop does first (lpn_mini/allocator.py). It is a setting of
+    # What lpn-mini's training loop does first (lpn_mini/device/allocator.py). It is a setting of
     # the process, so JAX and PyTorch run under it too.
     keep_freed_memory()
 

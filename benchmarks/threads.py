@@ -11,7 +11,7 @@ training step of the preset (Algorithm 2 and Adam, as ``lpn-mini train`` runs it
 with 1, 2, ... (one per core) BLAS threads. The thread counts take turns in blocks of a few
 steps, so a change in the machine's other load falls on every count alike. The table gives
 the median step time of each count and its ratio to the fastest count of the same condition,
-and marks lpn-mini's default (``lpn_mini.blas.default_threads``). The target: the default
+and marks lpn-mini's default (``lpn_mini.device.blas.default_threads``). The target: the default
 within 10% of the fastest in every condition.
 """
 import argparse
@@ -25,8 +25,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from lpn_mini.allocator import keep_freed_memory
-from lpn_mini.blas import default_threads
+from lpn_mini.device.allocator import keep_freed_memory
+from lpn_mini.device.blas import default_threads
 from lpn_mini.config import make_config
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, warmup_lr
 from lpn_mini.training import loss_and_grad, new_params, step_randomness

@@ -19,7 +19,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 import lpn_mini
-from lpn_mini.plotting import draw_grid
+from lpn_mini.experiments.plotting import draw_grid
 
 # %% [markdown]
 # ## The Pattern task

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 
 import lpn_mini
 from lpn_mini import decode, init_params, log_likelihood, log_softmax
-from lpn_mini.plotting import draw_grid
+from lpn_mini.experiments.plotting import draw_grid
 
 # %% [markdown]
 # ## Logits for every cell

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 from lpn_mini import (decode, encode, latent_gradient_ascent, specification_log_likelihood)
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks
-from lpn_mini.plotting import draw_grid
+from lpn_mini.experiments.plotting import draw_grid
 from lpn_mini.training import train
 
 QUICK = os.environ.get("LPN_MINI_QUICK") == "1"

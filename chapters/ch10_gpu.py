@@ -19,15 +19,16 @@ import numpy as np
 from autograd.extend import defvjp
 
 import lpn_mini
-from lpn_mini import backend, init_params, training_loss
-from lpn_mini.backend import array_module, to_device, to_host
+from lpn_mini import init_params, training_loss
+from lpn_mini.device import backend
+from lpn_mini.device.backend import array_module, to_device, to_host
 from lpn_mini.optim import tree_leaves
 
 try:
     xp = backend.get_module("gpu")
     where = "GPU (CuPy)"
 except ValueError as e:
-    from lpn_mini.fake_device import fake_xp as xp
+    from lpn_mini.device.fake_device import fake_xp as xp
     where = "fake GPU"
     print("no usable GPU here:", e)
 print("running on the", where)
@@ -174,7 +175,7 @@ plt.show()
 #   arrays; data moves to the host only for logging, metrics and checkpoints.
 # - The forward pass works through NumPy's dispatch protocols; the backward pass needed a
 #   device vector space, device-safe VJPs for `sum`/`mean`, and slicing as a pair of
-#   primitives. All three are in `lpn_mini/backend.py`.
+#   primitives. All three are in `lpn_mini/device/backend.py`.
 # - A fake device that refuses host/device mixing lets all of it be tested without a GPU.
 #
 # ## Exercises

@@ -33,7 +33,7 @@ from lpn_mini.config import make_config
 from lpn_mini.evaluation import PAPER_TABLE1, eval_tasks
 from lpn_mini.latent import leave_one_out_mean
 from lpn_mini.model import decode, encode
-from lpn_mini.plotting import draw_grid
+from lpn_mini.experiments.plotting import draw_grid
 from lpn_mini.tasks import pattern_tasks
 from lpn_mini.training import train
 
@@ -459,14 +459,14 @@ else:
 # Section 4 showed that T's rows for the anchor colour *are* the pattern. Then a model
 # with no parameters at all can solve every task: take those rows from one other pair and
 # use them as the decoder's kernel, which pastes the pattern at the test anchor. The cell
-# below scores that readout (`lpn_mini/readout.py`) with the same leave-one-out scoring as
+# below scores that readout (`lpn_mini/experiments/readout.py`) with the same leave-one-out scoring as
 # the trained rows. At 100% it makes the table above a *ceiling*: training and search reach
 # what the input already holds. It cannot test the paper's claim that search is needed to
 # find the program, because here the encoder's input hands it over.
 
 # %%
 from lpn_mini.inference import scores
-from lpn_mini.readout import readout_predict
+from lpn_mini.experiments.readout import readout_predict
 
 x_eval, y_eval = pattern_tasks(np.random.default_rng([12345, 0]), 256, 4, 10, 4)
 print("readout from one other pair, no parameters:",

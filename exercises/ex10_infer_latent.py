@@ -14,7 +14,7 @@ Check your work:  lpn-mini grade exercises/ex10_infer_latent.py
 """
 import autograd.numpy as np
 
-from lpn_mini.backend import array_module
+from lpn_mini.device.backend import array_module
 from lpn_mini.latent import reparameterize, search_latents
 from lpn_mini.model import check_batch, encode
 

@@ -29,7 +29,8 @@ from .latent import (LEAVE_ONE_OUT, latent_ascent_step, latent_gradient_ascent, 
 from .losses import kl_divergence, log_likelihood, log_softmax
 from .mlp import init_mlp, mlp_backward, mlp_forward
 from .model import decode, encode, init_params, one_hot
-from .tasks import check_grids, pattern_tasks
+from .checks import check_grids
+from .tasks import pattern_tasks
 from .training import training_loss
 
 # The recipe: build and train exactly what `lpn-mini demo` trains, from a config.

@@ -11,8 +11,8 @@ import time
 
 
 from . import __version__
-from .backend import get_module, to_device
-from .blas import ENV as THREADS_ENV, blas_threads, chosen_threads, describe, parse_threads
+from .device.backend import get_module, to_device
+from .device.blas import ENV as THREADS_ENV, blas_threads, chosen_threads, describe, parse_threads
 from .checkpoint import checkpoint_step, find_checkpoint, load_checkpoint, run_lock
 from .config import (EVALUATION_OVERRIDES, PRESETS, RENAMED, describe_keys, make_config,
                      refuse_ambiguous, warnings_of, with_overrides)
@@ -203,7 +203,7 @@ def build_parser():
                    help="shrink the training in each chapter (LPN_MINI_QUICK=1)")
 
     p = sub.add_parser("grade", help="grade exercise files with the graded checks "
-                                          "(lpn_mini/grading/checks/)")
+                                          "(lpn_mini/course/checks/)")
     p.add_argument("path", nargs="?", default="exercises",
                    help="a folder of exercise files, one file, or a folder of student folders "
                         "(default: exercises/)")
@@ -247,8 +247,8 @@ def _evaluation_overrides(overrides):
 def run_evaluation(path, overrides=(), out_dir=None, echo=print):
     """Evaluate the checkpoint of ``path`` (a run directory or a checkpoint file); write
     results.json, results.md and figures into ``out_dir`` (default: the run directory)."""
-    from .plotting import plot_accuracy_vs_steps, plot_predictions
-    from .reproduce import environment
+    from .experiments.plotting import plot_accuracy_vs_steps, plot_predictions
+    from .experiments.reproduce import environment
     overrides = _evaluation_overrides(overrides)  # before reading anything: a typo is cheap
     ckpt, run_dir = find_checkpoint(path)
     params, _, config, step = load_checkpoint(ckpt)
@@ -423,7 +423,7 @@ def _train_then_evaluate(args, config):
     if args.command == "train":
         return 0
     args.phase = "evaluating"
-    from .plotting import plot_training_curve
+    from .experiments.plotting import plot_training_curve
     plot_training_curve(os.path.join(run_dir, "metrics.jsonl"),
                         os.path.join(run_dir, "training_curve.png"))
     print(f"evaluating on {config.eval_tasks} fixed tasks (each pair predicted from the others):")
@@ -445,7 +445,7 @@ def _figure_path(out, run_dir):
 
 
 def _show(args):
-    from .plotting import plot_latent_plane, plot_predictions
+    from .experiments.plotting import plot_latent_plane, plot_predictions
     if args.tasks < 1:
         raise ValueError(f"--tasks must be at least 1 (how many evaluation tasks to draw), "
                          f"got {args.tasks}; e.g. --tasks 4.")
@@ -489,7 +489,7 @@ def _dispatch(args):
         print("\nexact match % (cell accuracy %):\n" + table)
         return 0
     if args.command == "reproduce":
-        from .reproduce import reproduce
+        from .experiments.reproduce import reproduce
         reproduce(args.experiment, args.out, args.scale, args.quick, args.seeds, args.jobs,
                   args.overrides, args.runs_dir, command="lpn-mini " + " ".join(sys.argv[1:]),
                   scheduler=args.scheduler, settings=args.settings,
@@ -497,8 +497,8 @@ def _dispatch(args):
                   train_seeds=_seed_list(args.train_seeds))
         return 0
     if args.command == "exercises":
-        from .grading import editions
-        from .grading.exercises import build
+        from .course import editions
+        from .course.exercises import build
         if args.action in ("handout", "autograder"):
             example = ("lpn-mini exercises handout handout/" if args.action == "handout"
                        else "lpn-mini exercises autograder autograder.zip")
@@ -522,11 +522,11 @@ def _dispatch(args):
             print(f"wrote {path}")
         return 0
     if args.command == "chapters":
-        from .docs import render
+        from .course.docs import render
         render(args.out, args.names, args.to, args.quick)
         return 0
     if args.command == "grade":
-        from .grading.grader import grade, graded_anything
+        from .course.grader import grade, graded_anything
         if not graded_anything(grade(args.path, args.json, args.timeout, memory_mb=args.memory,
                                      user=args.user)):
             print("lpn-mini grade: error: nothing could be graded: no exercise ran its tests "

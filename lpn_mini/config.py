@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import dataclass, field, fields
 
-from .backend import default_device
+from .device.backend import default_device
 
 try:
     import tomllib

@@ -43,10 +43,10 @@ import autograd.numpy as np
 import numpy as onp
 from autograd.tracer import getval
 
-from .backend import array_module, put_rows, take_range, take_rows
+from .device.backend import array_module, put_rows, take_range, take_rows
 from .mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first, relu
-from .tasks import (check_array, check_count, check_finite, check_grids, check_layers,
-                    check_model_sizes)
+from .checks import (check_array, check_count, check_finite, check_grids, check_layers,
+                     check_model_sizes)
 
 
 def window_index(grid_shape, k):

@@ -6,7 +6,7 @@ Algorithm 1 (``inference.leave_one_out_predict``), for each inference method: "G
 """
 import numpy as onp
 
-from .backend import array_module, to_device, to_host
+from .device.backend import array_module, to_device, to_host
 from .inference import leave_one_out_predict, scores
 from .model import latent_dim_of
 from .optim import tree_leaves

@@ -7,10 +7,10 @@ test input with it. Batched over tasks.
 import autograd.numpy as np
 import numpy as onp
 
-from .backend import array_module, to_host
+from .device.backend import array_module, to_host
 from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from .model import check_batch, decode, encode, latent_dim_of, num_colors_of
-from .tasks import check_array, check_finite, check_grids
+from .checks import check_array, check_finite, check_grids
 
 
 def infer_latent(params, x_spec, y_spec, eps=None, **search_options):

@@ -14,11 +14,11 @@ import numpy as onp
 from autograd import grad, grad_and_aux
 from autograd.tracer import getval
 
-from .backend import array_module, take_range
+from .device.backend import array_module, take_range
 from .losses import grid_log_likelihood, log_likelihood
 from .model import decoder_first_layer, decoder_logits
-from .tasks import (check_array, check_count, check_grids, check_number, check_pairs_axis,
-                    check_reparameterization, checked_by)
+from .checks import (check_array, check_count, check_grids, check_number, check_pairs_axis,
+                     check_reparameterization, checked_by)
 
 OPTIMIZERS = ("sgd", "adam")
 

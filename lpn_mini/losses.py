@@ -4,10 +4,10 @@ import numpy as onp
 from autograd.extend import defvjp
 from autograd.tracer import getval
 
-from .backend import array_module
-from .backend import primitive  # autograd's, with the signature kept for help()
+from .device.backend import array_module
+from .device.backend import primitive  # autograd's, with the signature kept for help()
 from .model import check_decoder_inputs, decode, num_colors_of
-from .tasks import check_gaussian, check_grids, checked_by
+from .checks import check_gaussian, check_grids, checked_by
 
 
 # Reductions over the colour axis. It is the last axis and it is short (C = 10), and NumPy

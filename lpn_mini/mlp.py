@@ -9,8 +9,8 @@ import autograd.numpy as np
 import numpy as onp
 from autograd.extend import defvjp
 
-from .backend import primitive  # autograd's, with the signature kept for help()
-from .tasks import check_count, check_generator, check_layers, checked_by
+from .device.backend import primitive  # autograd's, with the signature kept for help()
+from .checks import check_count, check_generator, check_layers, checked_by
 
 
 def init_mlp(rng, sizes, dtype=np.float64):

@@ -20,10 +20,10 @@ import autograd.numpy as np
 import numpy as onp
 
 from . import conv
-from .backend import array_module, take_range
+from .device.backend import array_module, take_range
 from .mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first
-from .tasks import (check_array, check_count, check_finite, check_grids, check_layers,
-                    check_model_sizes, check_params)
+from .checks import (check_array, check_count, check_finite, check_grids, check_layers,
+                     check_model_sizes, check_params)
 
 
 def one_hot_cells(grid, num_colors, dtype=np.float64):

@@ -5,7 +5,7 @@ nothing in place, so a training step can be repeated or undone freely.
 """
 import numpy as onp
 
-from .tasks import check_count, check_number, checked_by
+from .checks import check_count, check_number, checked_by
 
 
 def tree_map(f, *trees):

@@ -9,9 +9,9 @@ import numpy as onp
 from autograd import value_and_grad
 from tqdm.auto import tqdm
 
-from .allocator import keep_freed_memory
-from .backend import get_module, to_device, to_host
-from .blas import blas_threads, chosen_threads
+from .device.allocator import keep_freed_memory
+from .device.backend import get_module, to_device, to_host
+from .device.blas import blas_threads, chosen_threads
 from .checkpoint import load_checkpoint, remove_stale_temporaries, run_lock, save_checkpoint
 from .config import RESUMABLE_KEYS
 from .evaluation import eval_tasks, evaluate, methods_of, search_options

@@ -133,7 +133,7 @@ def one_blas_thread_reproduction(folder, experiment="ood"):
     (``--jobs``, Dask workers), which use one BLAS thread each. One thread and two are two
     computation paths; with one thread on both sides the runs follow the same path and
     their tables must agree bit for bit."""
-    from lpn_mini.reproduce import BLAS_THREADS
+    from lpn_mini.experiments.reproduce import BLAS_THREADS
     env = {**os.environ, **{k: "1" for k in BLAS_THREADS}, "MPLBACKEND": "Agg"}
     out = os.path.join(folder, "out")
     subprocess.run([sys.executable, "-m", "lpn_mini", "reproduce", experiment, "--quick",

@@ -1,4 +1,4 @@
-"""The device logic, tested on every machine with a fake GPU (lpn_mini/fake_device.py), and on
+"""The device logic, tested on every machine with a fake GPU (lpn_mini/device/fake_device.py), and on
 a real GPU with CuPy where there is one."""
 import importlib.util
 import json
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from autograd.extend import defvjp
 
-import lpn_mini.backend as backend
+import lpn_mini.device.backend as backend
 import lpn_mini.training
 from lpn_mini import (infer_latent, init_params, leave_one_out_predict, pattern_tasks, predict,
                       training_loss)
-from lpn_mini.backend import array_module, to_device, to_host
+from lpn_mini.device.backend import array_module, to_device, to_host
 from lpn_mini.cli import main
 from lpn_mini.config import make_config
 from lpn_mini.latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
@@ -20,7 +20,7 @@ from lpn_mini.model import decode, encode
 from lpn_mini.optim import tree_leaves
 from lpn_mini.training import train
 
-from lpn_mini.fake_device import FakeDeviceArray, fake_xp
+from lpn_mini.device.fake_device import FakeDeviceArray, fake_xp
 from helpers import D, assert_agree_to_rounding, decision_margin, small_problem
 
 

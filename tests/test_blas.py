@@ -1,4 +1,4 @@
-"""BLAS threads (lpn_mini/blas.py): the default is applied, --threads / LPN_MINI_THREADS
+"""BLAS threads (lpn_mini/device/blas.py): the default is applied, --threads / LPN_MINI_THREADS
 override it, and a user's OPENBLAS_NUM_THREADS is left alone. Plus a smoke run of
 benchmarks/threads.py, the measurement behind the default."""
 import os
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_info
 
-from lpn_mini import blas, training
+from lpn_mini import training
+from lpn_mini.device import blas
 from lpn_mini.cli import main
 from lpn_mini.config import PRESETS, make_config
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lpn_mini.docs import chapter_paths, render
+from lpn_mini.course.docs import chapter_paths, render
 
 CHAPTERS = chapter_paths()
 

@@ -253,10 +253,10 @@ def trained(tmp_path_factory):
     (["evaluate"], "lpn_mini.cli.evaluate",
      "interrupted; the evaluation did not finish and its results were not (all) written"),
     (["show"], "lpn_mini.cli.evaluate", "interrupted; the figure was not written"),
-    (["grade"], "lpn_mini.grading.grader.grade",
+    (["grade"], "lpn_mini.course.grader.grade",
      "interrupted; grading stopped and the results of the submission being graded were not "
      "written, run the same command to grade again."),
-    (["reproduce", "table1", "--quick"], "lpn_mini.reproduce.reproduce",
+    (["reproduce", "table1", "--quick"], "lpn_mini.experiments.reproduce.reproduce",
      "interrupted; finished runs and the last checkpoints of unfinished ones are kept"),
 ])
 def test_each_command_says_what_an_interrupt_left(command, target, message, trained, tmp_path,
@@ -426,7 +426,7 @@ def test_evaluate_says_which_step_of_an_unfinished_run_it_scores(tmp_path, capsy
 def test_chapters_render_takes_options_before_the_chapters(argv, names, quick, to,
                                                            monkeypatch):
     calls = []
-    monkeypatch.setattr("lpn_mini.docs.render", lambda out, n, t, q: calls.append((n, q, t)))
+    monkeypatch.setattr("lpn_mini.course.docs.render", lambda out, n, t, q: calls.append((n, q, t)))
     assert main(["chapters", "render", *argv]) == 0
     assert calls == [(names, quick, to)]
 

@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from lpn_mini import cluster as cluster_module
+from lpn_mini.experiments import cluster as cluster_module
 from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.cli import main
-from lpn_mini.reproduce import BLAS_THREADS, _gpu
+from lpn_mini.experiments.reproduce import BLAS_THREADS, _gpu
 
 from helpers import one_blas_thread_reproduction
 

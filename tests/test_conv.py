@@ -9,10 +9,10 @@ from autograd import grad
 from autograd.test_util import check_grads
 
 from lpn_mini import conv, model
-from lpn_mini.backend import to_device, to_host
+from lpn_mini.device.backend import to_device, to_host
 from lpn_mini.checkpoint import load_checkpoint, save_checkpoint
 from lpn_mini.config import make_config
-from lpn_mini.fake_device import FakeDeviceArray, fake_xp
+from lpn_mini.device.fake_device import FakeDeviceArray, fake_xp
 from lpn_mini.optim import adam_init, tree_leaves, tree_unflatten
 from lpn_mini.tasks import pattern_tasks
 from lpn_mini.training import loss_and_grad, train, training_loss

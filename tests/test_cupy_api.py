@@ -1,7 +1,7 @@
 """Does CuPy have every function, method and keyword that lpn-mini uses on the GPU path?
 
-The device code (``lpn_mini/backend.py`` with CuPy arrays) is tested on every machine
-against a fake GPU (``lpn_mini/fake_device.py``), and against CuPy only where there is a
+The device code (``lpn_mini/device/backend.py`` with CuPy arrays) is tested on every machine
+against a fake GPU (``lpn_mini/device/fake_device.py``), and against CuPy only where there is a
 GPU. A fake-device test that passes proves little if lpn-mini calls something CuPy lacks,
 passes a keyword CuPy refuses, or relies on something only the fake offers. So this file
 
@@ -31,14 +31,14 @@ import autograd
 import numpy as np
 import pytest
 
-import lpn_mini.backend as backend
-import lpn_mini.fake_device as fake_device
+import lpn_mini.device.backend as backend
+import lpn_mini.device.fake_device as fake_device
 import lpn_mini.training
 from lpn_mini import infer_latent, leave_one_out_predict, predict, training_loss
-from lpn_mini.backend import to_device
+from lpn_mini.device.backend import to_device
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import evaluate
-from lpn_mini.fake_device import FakeDeviceArray, FakeModule, fake_xp
+from lpn_mini.device.fake_device import FakeDeviceArray, FakeModule, fake_xp
 from lpn_mini.latent import LEAVE_ONE_OUT, ascent_path
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, tree_map
 from lpn_mini.training import train

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lpn_mini.grading import editions
-from lpn_mini.grading.exercises import EXERCISES, build, render
+from lpn_mini.course import editions
+from lpn_mini.course.exercises import EXERCISES, build, render
 
 pytestmark = pytest.mark.skipif(not editions.has_solutions(),
                                 reason="only the instructor's edition builds editions")
@@ -69,17 +69,17 @@ def test_the_builder_refuses_to_ship_a_planted_answer(monkeypatch, tmp_path):
 def test_the_handout_holds_what_a_student_needs_and_nothing_hidden(handout):
     files = {p.relative_to(handout).as_posix() for p in handout.rglob("*") if p.is_file()}
     assert {f"exercises/{ex.filename}" for ex in EXERCISES} <= files
-    assert {"README.md", "pyproject.toml", "chapters/ch01_mlp.py", "lpn_mini/grading/grader.py"} <= files
-    assert not any(f.startswith(("tests/", "lpn_mini/grading/fixtures/hidden/",
-                                 "lpn_mini/grading/fixtures/expected-hidden/")) for f in files)
-    assert any(f.startswith("lpn_mini/grading/fixtures/visible/") for f in files)
-    assert any(f.startswith("lpn_mini/grading/fixtures/expected-visible/") for f in files)
+    assert {"README.md", "pyproject.toml", "chapters/ch01_mlp.py", "lpn_mini/course/grader.py"} <= files
+    assert not any(f.startswith(("tests/", "lpn_mini/course/fixtures/hidden/",
+                                 "lpn_mini/course/fixtures/expected-hidden/")) for f in files)
+    assert any(f.startswith("lpn_mini/course/fixtures/visible/") for f in files)
+    assert any(f.startswith("lpn_mini/course/fixtures/expected-visible/") for f in files)
     # The fixture makers (hidden seeds and shapes) stay with the instructor; the handout's
     # fixtures.py only reads what the checks load.
-    assert "lpn_mini/grading/makers.py" not in files
-    loader = (handout / "lpn_mini/grading/fixtures.py").read_text()
+    assert "lpn_mini/course/makers.py" not in files
+    loader = (handout / "lpn_mini/course/fixtures.py").read_text()
     assert not any(word in loader for word in ("SEEDS", "SIZES", "hidden=(", "2000", "def make"))
-    assert 'EDITION = "student"' in (handout / "lpn_mini/grading/edition.py").read_text()
+    assert 'EDITION = "student"' in (handout / "lpn_mini/course/edition.py").read_text()
     assert "[project.optional-dependencies]\ntest = [" in (handout / "pyproject.toml").read_text()
     for ex in EXERCISES:  # the student files are the instructor's, stub for stub
         assert (handout / "exercises" / ex.filename).read_text() == render(ex)
@@ -102,7 +102,7 @@ def test_the_handout_library_runs_on_the_students_functions(handout, solutions, 
         (tmp_path / "exercises" / ex.filename).write_text((solutions / ex.filename).read_text())
     (tmp_path / "exercises" / "ex04_kl_divergence.py").write_text("this is not Python\n")
     script = ("import numpy as np\n"
-              "from lpn_mini.grading.editions import use_my_solutions\n"
+              "from lpn_mini.course.editions import use_my_solutions\n"
               "use_my_solutions()\n"
               "import lpn_mini.training as training, lpn_mini.latent as latent\n"
               "print(latent.reparameterize.__module__, training.reparameterize.__module__)\n"
@@ -192,8 +192,8 @@ def autograder(tmp_path_factory):
     with zipfile.ZipFile(zip_path) as z:
         names = set(z.namelist())
         assert {"setup.sh", "run_autograder", "requirements.txt", "pyproject.toml"} <= names
-        assert any(n.startswith("lpn_mini/grading/fixtures/hidden/") for n in names)
-        assert any(n.startswith("lpn_mini/grading/fixtures/expected-hidden/") for n in names)
+        assert any(n.startswith("lpn_mini/course/fixtures/hidden/") for n in names)
+        assert any(n.startswith("lpn_mini/course/fixtures/expected-hidden/") for n in names)
         assert z.getinfo("run_autograder").external_attr >> 16 & 0o111
         z.extractall(folder / "source")
     return folder / "source"
@@ -406,7 +406,7 @@ def test_live_processes_are_the_running_ones_and_not_the_zombies():
     """A process that has ended but whose parent has not yet read its exit status (a zombie;
     PID 1 may take seconds to reap an orphan) runs nothing: the sweep need not wait for it."""
     import time
-    from lpn_mini.grading.grader import live_processes
+    from lpn_mini.course.grader import live_processes
     running = subprocess.Popen(["sleep", "30"])
     ended = subprocess.Popen(["true"])  # never waited for until the end: a zombie meanwhile
     try:
@@ -427,7 +427,7 @@ def test_live_processes_are_the_running_ones_and_not_the_zombies():
 def test_the_sweep_stops_the_grader_when_a_process_outlives_the_kill(monkeypatch):
     """The sweep kills, and repeats the kill each second, until none of the user's processes
     is alive; one that is still alive at the deadline stops the grading with its pid."""
-    from lpn_mini.grading import grader
+    from lpn_mini.course import grader
     kills = []
     monkeypatch.setattr(grader.subprocess, "run", lambda *a, **k: kills.append(a))
     monkeypatch.setattr(grader, "live_processes", lambda uid: (4242,))
@@ -448,7 +448,7 @@ def test_after_the_sweep_no_process_of_the_students_user_is_alive(monkeypatch):
     """Processes that left the grader's process group (new sessions, orphans of PID 1) are
     all dead when the sweep returns, so the files it removes next cannot come back."""
     import pwd
-    from lpn_mini.grading import grader
+    from lpn_mini.course import grader
     entry = pwd.getpwnam("nobody")
     python, _ = _python_for_nobody()
     spawn = ("import subprocess\nfor _ in range(3):\n"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from lpn_mini.cli import main
-from lpn_mini.grading import grader
-from lpn_mini.grading.exercises import EXERCISES, MANIFEST, build, by_slug, render
-from lpn_mini.grading.grader import grade, grade_file
+from lpn_mini.course import grader
+from lpn_mini.course.exercises import EXERCISES, MANIFEST, build, by_slug, render
+from lpn_mini.course.grader import grade, grade_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from lpn_mini.grading.grader import ExerciseResult, not_started, print_results
+from lpn_mini.course.grader import ExerciseResult, not_started, print_results
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,8 @@ import json
 import resource
 import textwrap
 
-from lpn_mini.grading.exercises import EXERCISES, by_slug, render
-from lpn_mini.grading.grader import OUTPUT_TAIL, grade, grade_file, graded_anything
+from lpn_mini.course.exercises import EXERCISES, by_slug, render
+from lpn_mini.course.grader import OUTPUT_TAIL, grade, grade_file, graded_anything
 
 REPARAMETERIZE = by_slug("reparameterize")
 KL = by_slug("kl_divergence")
@@ -198,7 +198,7 @@ ANSWER_THIEF = """\
                         ANSWERS.append(data[key])
 
     def _from_the_checks():
-        compare = sys.modules.get("lpn_mini.grading.checks.compare")
+        compare = sys.modules.get("lpn_mini.course.checks.compare")
         for value in vars(compare).values() if compare else ():
             if isinstance(value, dict) and isinstance(value.get("fx"), dict):
                 for key in ("z", "z32"):
@@ -215,8 +215,8 @@ ANSWER_THIEF = """\
 
 GRADE_ONE = """\
 import json, sys
-from lpn_mini.grading.exercises import by_slug
-from lpn_mini.grading.grader import grade_file
+from lpn_mini.course.exercises import by_slug
+from lpn_mini.course.grader import grade_file
 import lpn_mini
 r = grade_file(by_slug("reparameterize"), sys.argv[1], timeout=120)
 print(json.dumps({"points": r.points, "total": r.total, "feedback": r.feedback,
@@ -252,7 +252,7 @@ def test_the_child_never_has_the_expected_answers(tmp_path, monkeypatch):
     from pathlib import Path
 
     import lpn_mini
-    from lpn_mini.grading.fixtures import FOLDER
+    from lpn_mini.course.fixtures import FOLDER
     library = tmp_path / "lib"
     shutil.copytree(Path(lpn_mini.__file__).parent, library / "lpn_mini",
                     ignore=shutil.ignore_patterns("__pycache__", "expected-*"))
@@ -305,7 +305,7 @@ def test_reading_the_reference_from_the_library_scores_zero(tmp_path):
 LOOSENED = """\
     import sys
     import autograd.numpy as np
-    compare = sys.modules["lpn_mini.grading.checks.compare"]
+    compare = sys.modules["lpn_mini.course.checks.compare"]
     compare.close.__defaults__ = ("", 1e9, 1e9, False)
     def reparameterize(mu, logvar, eps):
         return mu + eps * np.exp(logvar)          # sigma is exp(logvar / 2)
@@ -314,7 +314,7 @@ SKIPPED = """\
     import sys, types
     import autograd.numpy as np
     from autograd.tracer import getval
-    compare = sys.modules["lpn_mini.grading.checks.compare"]
+    compare = sys.modules["lpn_mini.course.checks.compare"]
     original = compare.close
     compare.keep_ = types.FunctionType(original.__code__, original.__globals__, "keep_",
                                        original.__defaults__)
@@ -407,7 +407,7 @@ def test_each_exercise_sees_only_the_answers_it_relies_on(tmp_path):
     k relies on and of no other (its own included), and every exercise relies only on
     exercises before it, which are graded first: no process running a student's code
     holds an answer that a later exercise's process could use."""
-    from lpn_mini.grading.editions import (_matcher, copy_for_grading, dependencies,
+    from lpn_mini.course.editions import (_matcher, copy_for_grading, dependencies,
                                            find_answers, solution_lines)
     needs, owner = dependencies(), _matcher(solution_lines())
     for ex in EXERCISES:

@@ -1,4 +1,4 @@
-"""The graded checks and their fixtures (lpn_mini/grading/checks/, lpn_mini/grading/fixtures/)."""
+"""The graded checks and their fixtures (lpn_mini/course/checks/, lpn_mini/course/fixtures/)."""
 import ast
 import os
 import subprocess
@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lpn_mini.grading import fixtures, makers
-from lpn_mini.grading.checks.compare import CheckFailed, close, close_tree, unchanged
-from lpn_mini.grading.exercises import EXERCISES
-from lpn_mini.grading.grader import CHECKS_DIR, check_file
+from lpn_mini.course import fixtures, makers
+from lpn_mini.course.checks.compare import CheckFailed, close, close_tree, unchanged
+from lpn_mini.course.exercises import EXERCISES
+from lpn_mini.course.grader import CHECKS_DIR, check_file
 
 from helpers import assert_agree_to_rounding
 
@@ -40,7 +40,7 @@ def test_committed_fixtures_agree_with_the_library(slug, visibility):
     made_leaves, stored_leaves = list(leaves(made)), list(leaves(stored))
     assert [p for p, _ in made_leaves] == [p for p, _ in stored_leaves], (
         f"the {visibility} fixtures of {slug} have another structure than the library makes: "
-        "run `python -m lpn_mini.grading.makers`.")
+        "run `python -m lpn_mini.course.makers`.")
     for (path, want), (_, got) in zip(made_leaves, stored_leaves):
         if isinstance(want, np.ndarray) and want.dtype.kind == "f":
             assert_agree_to_rounding(got, want, f"{visibility}/{slug}{path}", ulps=1000)
@@ -97,7 +97,7 @@ def test_the_reference_passes_every_check_visible_and_hidden():
 
 def test_the_fixtures_and_checks_are_package_data():
     text = (ROOT / "pyproject.toml").read_text()
-    assert '"lpn_mini.grading.checks"' in text and '"fixtures/*/*.json"' in text
+    assert '"lpn_mini.course.checks"' in text and '"fixtures/*/*.json"' in text
 
 
 def feedback(check, *args, **kwargs):
@@ -134,7 +134,7 @@ def test_a_failed_comparison_is_one_line_with_digits_enough_to_see_the_differenc
 def test_the_inputs_files_hold_no_expected_output(slug, visibility):
     """What the grading child loads holds a placeholder (no numbers) wherever the maker put
     an expected output; the numbers are in expected-<set>/ only."""
-    from lpn_mini.grading.checks.compare import Expected
+    from lpn_mini.course.checks.compare import Expected
     inputs, expected = fixtures.load(slug, visibility), fixtures.load_expected(slug, visibility)
     placeholders = [p for p, v in leaves(inputs) if isinstance(v, Expected)]
     stored = {k for k in expected if not k.startswith("__")}

@@ -5,7 +5,7 @@ import pytest
 
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks
-from lpn_mini.plotting import (ARC_COLORS, plot_accuracy_vs_steps, plot_latent_plane,
+from lpn_mini.experiments.plotting import (ARC_COLORS, plot_accuracy_vs_steps, plot_latent_plane,
                                plot_predictions)
 from lpn_mini.training import new_params
 
@@ -27,7 +27,7 @@ def test_each_colour_is_drawn_in_its_own_palette_entry():
     """Colour c is painted ARC_COLORS[c]: 9 stays maroon (not clipped), 10 is white."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgba
-    from lpn_mini.plotting import draw_grid
+    from lpn_mini.experiments.plotting import draw_grid
     fig, ax = plt.subplots()
     draw_grid(ax, np.arange(11).reshape(1, 11))
     image = ax.get_images()[0]

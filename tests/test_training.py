@@ -193,7 +193,7 @@ def test_relu_gradient_is_the_positive_mask():
 
 def test_keep_freed_memory_applies_once_on_glibc():
     import platform
-    from lpn_mini.allocator import keep_freed_memory
+    from lpn_mini.device.allocator import keep_freed_memory
     applied = keep_freed_memory()
     assert keep_freed_memory() is applied
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":

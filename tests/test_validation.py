@@ -15,13 +15,13 @@ from lpn_mini import (decode, encode, infer_latent, init_mlp, init_params, kl_di
                       leave_one_out_predict, log_likelihood, log_softmax, mlp_backward,
                       mlp_forward, one_hot, pattern_tasks, predict, reparameterize, scores,
                       search_latents, specification_log_likelihood, training_loss)
-from lpn_mini.backend import pad_range, take_range, to_device
-from lpn_mini.fake_device import fake_xp
+from lpn_mini.device.backend import pad_range, take_range, to_device
+from lpn_mini.device.fake_device import fake_xp
 from lpn_mini.losses import grid_log_likelihood, pick_colours, put_colours, sum_colours
 from lpn_mini.mlp import dense, relu
 from lpn_mini.model import check_batch
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm
-from lpn_mini.tasks import check_finite, check_grids
+from lpn_mini.checks import check_finite, check_grids
 from helpers import C, D, H, W, small_problem
 
 SEARCH = dict(num_steps=1, alpha=0.1)
@@ -182,7 +182,7 @@ def test_an_int_where_a_generator_is_expected():
 ])
 @pytest.mark.parametrize("architecture", ["mlp", "conv"])
 def test_init_params_sizes(kw, kind, words, architecture):
-    # Both architectures make the same checks, with the same words (tasks.check_model_sizes).
+    # Both architectures make the same checks, with the same words (checks.check_model_sizes).
     args = dict(grid_shape=(H, W), num_colors=C, latent_dim=D, hidden=(5,),
                 architecture=architecture)
     raises(kind, words, init_params, np.random.default_rng(0), **{**args, **kw})
@@ -392,14 +392,14 @@ def test_every_primitive_of_the_library_keeps_its_signature():
     kept)."""
     import autograd.extend
     found = []
-    for module in (lpn_mini.backend, lpn_mini.mlp, lpn_mini.losses, lpn_mini.model, lpn_mini.latent):
+    for module in (lpn_mini.device.backend, lpn_mini.mlp, lpn_mini.losses, lpn_mini.model, lpn_mini.latent):
         for name, f in vars(module).items():
             if getattr(f, "_is_autograd_primitive", False) and getattr(f, "__module__", "") == module.__name__:
                 found.append(name)
                 assert "called_by_autograd_dispatcher" not in str(inspect.signature(f)), name
     assert {"log_softmax", "sum_colours", "pick_colours", "put_colours", "dense", "relu",
             "take_range", "pad_range"} <= set(found)
-    assert autograd.extend.primitive is not lpn_mini.backend.primitive
+    assert autograd.extend.primitive is not lpn_mini.device.backend.primitive
 
 
 def test_tree_unflatten_and_the_mask_count():

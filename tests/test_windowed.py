@@ -1,14 +1,22 @@
-"""The windowed, weight-shared encoder and decoder (lpn_mini/windowed.py)."""
+"""The windowed, weight-shared encoder and decoder (results/paper-scale/windowed.py).
+
+Not part of the library: the probes beside it found it did not learn the Pattern task
+(results/paper-scale/results.md, section 2); kept, and tested, so that those numbers can be
+run again."""
+import os
+import sys
 import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd import grad
 from autograd.test_util import check_grads
 
-from lpn_mini import windowed
 from lpn_mini.latent import leave_one_out_mean, reparameterize
 from lpn_mini.losses import grid_log_likelihood, kl_divergence
 from lpn_mini.optim import tree_leaves, tree_unflatten
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "results", "paper-scale"))
+import windowed  # noqa: E402  (results/paper-scale/windowed.py)
 
 C, D, HIDDEN, K = 4, 3, (6, 5), 3
 

@@ -11,7 +11,7 @@ import json
 import os
 import statistics
 
-from lpn_mini.stats import paired
+from lpn_mini.experiments.stats import paired
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAMILIES = {"avx2": "AVX2 kernels", "avx512": "AVX-512 kernels"}
@@ -44,7 +44,7 @@ def machine_line(runs):
 
 
 def interval(diffs):
-    """Mean and half-width of a 95% t interval of paired differences (lpn_mini.stats)."""
+    """Mean and half-width of a 95% t interval of paired differences (lpn_mini.experiments.stats)."""
     p = paired(diffs, [0.0] * len(diffs))
     return p["mean"], p["mean"] - p["low"]
 

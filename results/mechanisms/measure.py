@@ -32,7 +32,7 @@ from lpn_mini.latent import (LEAVE_ONE_OUT, _select_best, ascent_path, leave_one
                              reparameterize, specification_log_likelihood)
 from lpn_mini.losses import log_likelihood
 from lpn_mini.model import decode, encode, latent_dim_of
-from lpn_mini.reproduce import compare
+from lpn_mini.experiments.reproduce import compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 K_MAX = 100
@@ -150,7 +150,7 @@ def main():
              "Each Table 1 row (laptop scale), on the same 256 held-out tasks, noise and "
              "search as the table; K = 0..100 test-time steps of the official search (Adam, "
              "best of trajectory). Paired over seeds, Grad 100 minus Grad 20 (verdicts by "
-             "`lpn_mini/stats.py`):", ""]
+             "`lpn_mini/experiments/stats.py`):", ""]
     lines += [f"- {c['evidence']} ({c['verdict']})" for c in found]
     lines += ["", "![spec and held-out log-likelihood against K](reversal.png)", "",
               f"Runs: {', '.join(sorted(runs))}. Command: `python results/mechanisms/measure.py` "

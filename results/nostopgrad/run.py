@@ -5,7 +5,7 @@ latent-search setting at a time put back to the pseudo-code's (Adam's epsilon ou
 square root; each latent clipped on its own), seeds 0-2, and compares each with the
 table's own run of the same seed (same initial weights, tasks and evaluation set):
 paired per-seed differences of exact match at Grad 100 on held-out programs, with the
-verdict of `lpn_mini.stats`. Also measures, at each trained model, the global norm of the
+verdict of `lpn_mini.experiments.stats`. Also measures, at each trained model, the global norm of the
 outer gradient before clipping (median of 5 training batches).
 
     python results/nostopgrad/run.py          # from the repository root; ~10 min on 2 cores
@@ -18,8 +18,8 @@ import numpy as onp
 
 from lpn_mini.config import config_from_dict, with_overrides
 from lpn_mini.optim import tree_leaves
-from lpn_mini.reproduce import Job, _params_of, committed_run, plan, run_jobs, write_record
-from lpn_mini.stats import describe, paired
+from lpn_mini.experiments.reproduce import Job, _params_of, committed_run, plan, run_jobs, write_record
+from lpn_mini.experiments.stats import describe, paired
 from lpn_mini.training import loss_and_grad, step_randomness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -96,7 +96,7 @@ def main():
         lines.append(f"| {name} | " + " | ".join(f"{em[name][s]:.1f}" for s in SEEDS)
                      + f" | {onp.median(list(norms[name].values())):.2f} |")
     lines += ["", "Paired against the official run of the same seed, judging \"the variant "
-              "scores higher\" (verdicts computed by `lpn_mini.stats`; 3 seeds, so only large "
+              "scores higher\" (verdicts computed by `lpn_mini.experiments.stats`; 3 seeds, so only large "
               "effects resolve):", ""]
     verdicts = {}
     for name in list(VARIANTS)[1:]:

@@ -25,13 +25,14 @@ import sys
 
 import numpy as onp
 
-from lpn_mini import windowed
 from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks
 from lpn_mini.latent import leave_one_out_mean
 from lpn_mini.model import decode, encode
 from lpn_mini.optim import tree_unflatten
+
+import windowed  # results/paper-scale/windowed.py, beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

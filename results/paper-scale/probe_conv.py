@@ -29,7 +29,7 @@ import time
 import numpy as onp
 
 from lpn_mini import training
-from lpn_mini.allocator import keep_freed_memory
+from lpn_mini.device.allocator import keep_freed_memory
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks, search_options
 from lpn_mini.inference import scores

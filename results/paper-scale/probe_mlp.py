@@ -104,7 +104,7 @@ def probe_variant(name, overrides):
 def probe_oracle(steps=2000, hidden=(256, 256), lr=1e-3, batch=64, seed=0, net=model,
                  **net_options):
     """A decoder alone, given the one-hot of the true pattern as z (no encoder). net: the
-    module of its networks (``lpn_mini.model``, or ``lpn_mini.windowed`` with its options)."""
+    module of its networks (``lpn_mini.model``, or ``windowed.py`` beside it with its options)."""
     config = make_config("paper", overrides=BASE)
     P, C = config.pattern_size, config.num_colors
     dec = net.init_params(onp.random.default_rng([seed, 0]), (10, 10), C, P * P * C, hidden,

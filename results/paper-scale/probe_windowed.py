@@ -1,6 +1,6 @@
 """Issue 16, part 2: does the windowed, weight-shared model learn the 10 x 10 Pattern task?
 
-Trains ``lpn_mini.windowed`` with the library's own Algorithm 2 (``training.loss_and_grad``:
+Trains ``windowed.py`` beside it with the library's own Algorithm 2 (``training.loss_and_grad``:
 leave-one-out latents, KL, per-cell mean likelihood, the latent search of the `paper`
 preset's official settings), the library's tasks (``training.step_randomness``: held-out
 programs never trained on), clipping and AdamW, for a short budget; then scores it on 256
@@ -29,13 +29,15 @@ import time
 
 import numpy as onp
 
-from lpn_mini import latent, losses, training, windowed
-from lpn_mini.allocator import keep_freed_memory
+from lpn_mini import latent, losses, training
+from lpn_mini.device.allocator import keep_freed_memory
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks, search_options
 from lpn_mini.inference import scores
 from lpn_mini.latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, tree_leaves, warmup_lr
+
+import windowed  # results/paper-scale/windowed.py, beside this script
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from probe_mlp import probe_oracle, split_scores  # noqa: E402  (the MLP probe's measures)

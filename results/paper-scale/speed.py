@@ -11,9 +11,11 @@ import time
 
 import numpy as onp
 
-from lpn_mini import training, windowed
-from lpn_mini.allocator import keep_freed_memory
+from lpn_mini import training
+from lpn_mini.device.allocator import keep_freed_memory
 from lpn_mini.config import make_config
+
+import windowed  # results/paper-scale/windowed.py, beside this script
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from probe_windowed import windowed_model  # noqa: E402

@@ -18,7 +18,7 @@ import glob
 import json
 import os
 
-from lpn_mini.reproduce import compare
+from lpn_mini.experiments.reproduce import compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLUMN = "Grad 100"
@@ -111,7 +111,7 @@ def main():
              "256 held-out tasks, paired by seed (same initial weights, training tasks and "
              "evaluation set); laptop scale (4 x 4 grids, 2 x 2 patterns, 64 tasks a step). "
              "The first guess is each row's exact match at Grad 0. Verdicts by "
-             "`lpn_mini/stats.py`.", "",
+             "`lpn_mini/experiments/stats.py`.", "",
              "| training steps | seeds | first guess, Grad 0 / Grad 1 training | at Grad 100, "
              "Grad 0 / Grad 1 training | Grad 1 - Grad 0 at Grad 100 | verdict |",
              "|---|---|---|---|---|---|"]

@@ -2,8 +2,8 @@
 
 They are not the library's unit tests (those live in ``tests/`` and may rebuild answers by
 hand). A check calls the student's function (``compare.function``) on stored inputs and
-compares what comes back with stored reference numbers (``lpn_mini/grading/fixtures/``,
-made by ``lpn_mini/grading/makers.py``), plus properties that need no reference (shapes,
+compares what comes back with stored reference numbers (``lpn_mini/course/fixtures/``,
+made by ``lpn_mini/course/makers.py``), plus properties that need no reference (shapes,
 float32 in gives float32 out, inputs left unchanged, KL >= 0 ...) and gradients taken by
 autograd through the student's function, compared with stored reference gradients. No
 check runs code that computes an answer.
@@ -19,12 +19,12 @@ test once per fixture set, ``[visible]`` and ``[hidden]``: the same check on oth
 and other shapes. The hidden set exists only in the instructor's edition.
 
 The rule for leaving the hidden checks out of a student edition (the handout builder
-follows it): **leave out the folders ``lpn_mini/grading/fixtures/hidden/`` and
+follows it): **leave out the folders ``lpn_mini/course/fixtures/hidden/`` and
 ``fixtures/expected-hidden/``** (and ``makers.py``, which holds the hidden seeds), and set
-``EDITION = "student"`` in ``lpn_mini/grading/edition.py``. Nothing else is hidden: no
+``EDITION = "student"`` in ``lpn_mini/course/edition.py``. Nothing else is hidden: no
 check file is hidden, every file in this package ships. The student edition runs only the
 ``visible`` set (``conftest.visibilities``), whether or not a hidden folder is present.
 
-Run by hand in the instructor's edition (``pytest lpn_mini/grading/checks``), the checks
+Run by hand in the instructor's edition (``pytest lpn_mini/course/checks``), the checks
 test the library's own reference functions, which pass every one of them.
 """

@@ -1,7 +1,7 @@
 """The reference numbers the graded checks compare with, made once from the library
 (instructor's edition only: the handout leaves this file out, with its seeds and shapes).
 
-The checks in ``lpn_mini/grading/checks/`` never run code that computes an answer: they
+The checks in ``lpn_mini/course/checks/`` never run code that computes an answer: they
 call the student's function on stored inputs, and the grader compares what comes back with
 stored outputs and stored gradients. This module makes those numbers with the library's own
 (reference) functions and writes them as JSON, one file per exercise and set, split in two
@@ -16,7 +16,7 @@ stored outputs and stored gradients. This module makes those numbers with the li
 The visible set is what students may see; the hidden set (other seeds, other shapes) is
 kept for the instructor's grading.
 
-    python -m lpn_mini.grading.makers            # rewrite both sets in place
+    python -m lpn_mini.course.makers            # rewrite both sets in place
 
 Regenerate after changing a reference solution or a maker below; ``tests/test_grading_checks.py``
 fails when the committed files no longer agree (to rounding) with what the library makes.

@@ -1,4 +1,4 @@
-"""The autograder: the graded checks (``lpn_mini/grading/checks/``), run on a student's files.
+"""The autograder: the graded checks (``lpn_mini/course/checks/``), run on a student's files.
 
 Each exercise is graded in its own ``pytest`` process, so that a student's exception,
 infinite loop or wrong shape costs that exercise's points and never the grader. Points are
@@ -512,7 +512,7 @@ def grade_file(exercise, path, timeout=120, memory_mb=MEMORY_MB, edition_name=No
             submission = _hand_over(path, which, work, account)
         checks = library / CHECKS_DIR.relative_to(editions.ROOT)
         cmd = [sys.executable, "-m", "pytest", str(checks / check_file(exercise).name), "-q",
-               "-s", "--tb=no", "-rN", "-p", "no:cacheprovider", "-p", "lpn_mini.grading.plugin",
+               "-s", "--tb=no", "-rN", "-p", "no:cacheprovider", "-p", "lpn_mini.course.plugin",
                "--rootdir", str(checks), "--exercise", exercise.slug, "--submission",
                str(submission), "--edition", which, "--library", str(library)]
         try:

@@ -45,9 +45,9 @@ import autograd.numpy as np
 import numpy as onp
 from autograd.tracer import getval
 
-from .backend import array_module, take_range
-from .mlp import dense, init_mlp, mlp_forward, relu
-from .tasks import check_array, check_count, check_finite, check_generator, check_grids
+from lpn_mini.device.backend import array_module, take_range
+from lpn_mini.mlp import dense, init_mlp, mlp_forward, relu
+from lpn_mini.checks import check_array, check_count, check_finite, check_generator, check_grids
 
 
 def unfold_one_hot(grids, num_colors, k, dtype):

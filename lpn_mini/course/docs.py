@@ -4,7 +4,7 @@ import contextlib
 import os
 from pathlib import Path
 
-CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
+CHAPTERS_DIR = Path(__file__).resolve().parents[2] / "chapters"
 
 
 def chapter_paths(names=()):

@@ -160,7 +160,7 @@ beta2 = 0.999)."""),
     Exercise(10, "infer_latent", "Test-time inference (Algorithm 1)",
              (("lpn_mini.inference", "infer_latent"),),
              "import autograd.numpy as np\n\n"
-             "from lpn_mini.backend import array_module\n"
+             "from lpn_mini.device.backend import array_module\n"
              "from lpn_mini.latent import reparameterize, search_latents\n"
              "from lpn_mini.model import check_batch, encode\n", """\
 Algorithm 1: given a task's N specification pairs, encode them, sample one latent per pair

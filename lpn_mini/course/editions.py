@@ -44,11 +44,11 @@ ROOT = Path(__file__).resolve().parents[2]       # the checkout: lpn_mini/, chap
 LIBRARY = ROOT / "lpn_mini"
 
 # What of lpn_mini/ the student edition leaves out, as the checks' rule says
-# (lpn_mini/grading/checks/__init__.py): the hidden fixtures (their inputs and their expected
+# (lpn_mini/course/checks/__init__.py): the hidden fixtures (their inputs and their expected
 # outputs) and the fixture makers (makers.py: the hidden seeds and shapes). The handout's
 # fixtures.py only reads the inputs (and the grader the visible expected outputs).
-HIDDEN = ("lpn_mini/grading/fixtures/hidden", "lpn_mini/grading/fixtures/expected-hidden",
-          "lpn_mini/grading/makers.py")
+HIDDEN = ("lpn_mini/course/fixtures/hidden", "lpn_mini/course/fixtures/expected-hidden",
+          "lpn_mini/course/makers.py")
 NEVER_COPIED = ("__pycache__", "*.pyc", "*.egg-info", ".generated.json", "results.json",
                 "summary.json")
 
@@ -301,7 +301,7 @@ def _copy_library(out):
         text = path.read_text()
         if BEGIN in text:
             text = _stub_every_body(text, path)
-        if rel.as_posix() == "lpn_mini/grading/edition.py":
+        if rel.as_posix() == "lpn_mini/course/edition.py":
             text, n = re.subn(r'^EDITION = "instructor"$', 'EDITION = "student"', text, flags=re.M)
             if n != 1:
                 raise ValueError(f"{path} has no line `EDITION = \"instructor\"` to switch; "
@@ -347,8 +347,8 @@ def _stub_every_body(text, path, only=None, raises=None):
 
 # What the process that runs a student's code never gets in its copy of the library: the
 # expected outputs and the fixture makers (which compute them with the references).
-GRADER_ONLY = ("lpn_mini/grading/fixtures/expected-visible",
-               "lpn_mini/grading/fixtures/expected-hidden", "lpn_mini/grading/makers.py")
+GRADER_ONLY = ("lpn_mini/course/fixtures/expected-visible",
+               "lpn_mini/course/fixtures/expected-hidden", "lpn_mini/course/makers.py")
 
 
 def copy_for_grading(exercise, out):
@@ -397,7 +397,7 @@ USE_MINE_CELL = '''# %%
 # The student edition: the library's exercise functions are stubs. This runs the chapter on
 # your own functions from exercises/ (a function you have not written yet raises
 # NotImplementedError when the chapter calls it).
-from lpn_mini.grading.editions import student_function, use_my_solutions
+from lpn_mini.course.editions import student_function, use_my_solutions
 
 use_my_solutions()
 
@@ -506,7 +506,7 @@ lpn-mini = "lpn_mini.cli:main"
 include = ["lpn_mini*"]
 
 [tool.setuptools.package-data]
-"lpn_mini.grading" = ["fixtures/visible/*.json", "fixtures/expected-visible/*.json"]
+"lpn_mini.course" = ["fixtures/visible/*.json", "fixtures/expected-visible/*.json"]
 '''
 
 
@@ -654,14 +654,14 @@ python3 -m venv "$ROOT/lpn-venv"
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission: it grades the exercise files found anywhere
 # under $AUTOGRADER_ROOT/submission and writes $AUTOGRADER_ROOT/results/results.json
-# (lpn_mini/grading/editions.py, run_gradescope). AUTOGRADER_ROOT defaults to /autograder;
+# (lpn_mini/course/editions.py, run_gradescope). AUTOGRADER_ROOT defaults to /autograder;
 # LPN_MINI_PYTHON picks another Python (to test the zip anywhere). lpn-mini is imported
 # from the folder of this script.
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${LPN_MINI_PYTHON:-$ROOT/lpn-venv/bin/python}"
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
-cd "$ROOT" && exec "$PYTHON" -m lpn_mini.grading.editions gradescope "$ROOT"
+cd "$ROOT" && exec "$PYTHON" -m lpn_mini.course.editions gradescope "$ROOT"
 """
 
 
@@ -850,4 +850,4 @@ if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "gradescope":
         run_gradescope(sys.argv[2] if len(sys.argv) > 2 else None)
         sys.exit(0)
-    sys.exit("usage: python -m lpn_mini.grading.editions gradescope [AUTOGRADER_ROOT]")
+    sys.exit("usage: python -m lpn_mini.course.editions gradescope [AUTOGRADER_ROOT]")

@@ -39,11 +39,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as onp
 from tqdm.auto import tqdm
 
-from . import __version__
-from .backend import get_module, to_device
-from .config import (PRESETS, PSEUDOCODE, Config, config_from_dict, make_config, renamed,
+from .. import __version__
+from ..device.backend import get_module, to_device
+from ..config import (PRESETS, PSEUDOCODE, Config, config_from_dict, make_config, renamed,
                      with_overrides)
-from .evaluation import PAPER_TABLE1, evaluate
+from ..evaluation import PAPER_TABLE1, evaluate
 from .stats import HOLDS, NOT_RESOLVED, REVERSES, describe, paired, seeds_needed
 
 EXPERIMENTS = ("table1", "ood", "latent2d", "arc")
@@ -282,7 +282,7 @@ def write_record(out_dir, job, summary):
 
 def run_job(job):
     """Train and evaluate one run; reuse ``summary.json`` if this exact job finished before."""
-    from .training import train
+    from ..training import train
     config = config_from_dict(job.config)
     summary_path = os.path.join(job.run_dir, "summary.json")
     done = finished_run(job)
@@ -324,7 +324,7 @@ def run_job(job):
 
 
 def _arc_evaluation(params, config):
-    from .arc import copy_baseline, evaluate_arc
+    from ..arc import copy_baseline, evaluate_arc
     rows, _, groups = evaluate_arc(params, config, steps=config.eval_grad_steps, seed=config.seed)
     return dict(problems=rows, copy_baseline=copy_baseline(groups))
 
@@ -688,12 +688,12 @@ def _gpu():
 def _git_commit():
     """The commit of this copy of lpn_mini, "+changes" if its library files (the grader
     aside: it never touches a run) differ from it; None outside a git checkout."""
-    here = os.path.dirname(__file__)
+    here = os.path.dirname(os.path.dirname(__file__))  # lpn_mini/
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True, timeout=5, cwd=here)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                ".", ":(exclude)grading"], capture_output=True, text=True,
+                                ".", ":(exclude)course"], capture_output=True, text=True,
                                timeout=5, cwd=here)
         return (out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")) or None
     except (OSError, subprocess.SubprocessError):
@@ -864,7 +864,7 @@ def _cost(summaries):
 
 CLAIMS_INTRO = ("The paper's claims at this scale. Each comparison is the mean of the per-seed "
                 "differences (same seed: same initial weights, training tasks and evaluation "
-                "set) with its 95% t interval; the verdict is computed by `lpn_mini/stats.py`: "
+                "set) with its 95% t interval; the verdict is computed by `lpn_mini/experiments/stats.py`: "
                 "*holds* (interval above 0), *reverses* (below 0), *not resolved at this scale* "
                 "(contains 0); a claim judged by several comparisons holds only if every one "
                 "does.")
@@ -883,7 +883,7 @@ def seen_share_trained(config):
 CEILING_NOTE = (
     "**What this table does and does not test.** The conv model's encoder reads the "
     "co-occurrence table of each pair, and on the Pattern task the table's rows for the "
-    "anchor colour *are* the program, in place (`lpn_mini/readout.py`). The row *Readout, no "
+    "anchor colour *are* the program, in place (`lpn_mini/experiments/readout.py`). The row *Readout, no "
     "parameters* reads them off one other pair and pastes them at the test anchor, with no "
     "training and no search, scored by the same leave-one-out evaluation. Where it scores "
     "100%, the table is a ceiling: it shows that training and search reach what the input "
@@ -961,8 +961,8 @@ def mean_table(aggs, seeds):
 
 
 def _write_latent2d(record, summaries, out_dir, seeds):
-    from .evaluation import eval_tasks, search_options
-    from .model import encode
+    from ..evaluation import eval_tasks, search_options
+    from ..model import encode
     from .plotting import plot_landscapes, plot_latent_plane
     params, config = _params_of(summaries[0])  # the figures: seed 0
     x, y = eval_tasks(config)
@@ -1061,7 +1061,7 @@ def _write_arc(record, summaries, out_dir, seeds):
 
 
 def _params_of(summary):
-    from .checkpoint import load_checkpoint
+    from ..checkpoint import load_checkpoint
     params, _, config, _ = load_checkpoint(os.path.join(summary["run_dir"], "checkpoint.npz"))
     return params, config
 

@@ -11,7 +11,7 @@ the right shape) and records what the student's function gave (``RECORDS``: the 
 float64 lists with their shape and dtype, the quantity's name, the hint); the grader's own
 process replays each record with the same ``close`` against the expected values it alone
 loads (``replay``), and the first one that fails is the check's feedback line. Run by hand
-(the instructor's edition, ``pytest lpn_mini/grading/checks``), the fixtures hold the
+(the instructor's edition, ``pytest lpn_mini/course/checks``), the fixtures hold the
 expected values and every comparison happens at once.
 
 A hint is a string, or a function ``hint(got, want, fx)`` of this module's check files

@@ -59,7 +59,7 @@ def _read(path, what):
             return json.load(f, object_hook=_decode)
     except FileNotFoundError:
         raise FileNotFoundError(f"no {what} ({path}); the instructor makes them with "
-                                "`python -m lpn_mini.grading.makers`.") from None
+                                "`python -m lpn_mini.course.makers`.") from None
 
 
 def load(slug, visibility, folder=FOLDER, with_expected=False, expected_folder=None):

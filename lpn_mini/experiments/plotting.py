@@ -112,8 +112,8 @@ def plot_accuracy_vs_steps(results, path, title=""):
 def plot_latent_plane(params, x, path, extent=3.0, resolution=9):
     """For a 2-D latent: the output decoded for input ``x`` ``(H, W)`` at each point of a grid
     over the latent plane [-extent, extent]^2, drawn as a mosaic of small grids."""
-    from .model import decode, latent_dim_of  # local: plotting does not otherwise need them
-    from .optim import tree_leaves
+    from ..model import decode, latent_dim_of  # local: plotting does not otherwise need them
+    from ..optim import tree_leaves
     d = latent_dim_of(params)
     if d != 2:
         raise ValueError(f"the latent plane needs a model with latent_dim = 2, this one has {d}; "
@@ -203,10 +203,10 @@ def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_
     default large enough for every path, with a margin. Returns per task the start and end
     log-likelihoods and the path.
     """
-    from .evaluation import search_options
-    from .latent import ascent_path, specification_log_likelihood
-    from .model import encode
-    from .optim import tree_leaves
+    from ..evaluation import search_options
+    from ..latent import ascent_path, specification_log_likelihood
+    from ..model import encode
+    from ..optim import tree_leaves
     dec = params["decoder"]
     dtype = tree_leaves(dec)[0].dtype
     paths = []
@@ -290,7 +290,7 @@ def plot_arc_scores(overall, copy, path):
 def plot_arc_examples(params_config, summary, problems, path, num=4):
     """The ARC test pairs where search changed the first attempt's cell accuracy the most:
     test input, target, and the prediction at the smallest and largest K."""
-    from .arc import evaluation_problems, group_rng, solve
+    from ..arc import evaluation_problems, group_rng, solve
     params, config = params_config
     methods = [k for k in problems[0] if k.startswith("Grad ")]
     first, last = methods[0], methods[-1]

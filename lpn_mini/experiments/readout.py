@@ -24,9 +24,9 @@ for a model whose input holds the answer, not a test of search against no search
 """
 import numpy as onp
 
-from .conv import cooccurrence, unfold
-from .inference import scores
-from .tasks import check_count, check_grids
+from ..conv import cooccurrence, unfold
+from ..inference import scores
+from ..checks import check_count, check_grids
 
 
 def readout_predict(x, y, num_colors, window, marker=1, pairs="one"):
@@ -67,6 +67,6 @@ def readout_scores(config, x=None, y=None):
     (``evaluation.eval_tasks``), scored like every trained model:
     ``{"exact_match", "cell_accuracy"}`` as fractions."""
     if x is None:
-        from .evaluation import eval_tasks
+        from ..evaluation import eval_tasks
         x, y = eval_tasks(config)
     return scores(readout_predict(x, y, config.num_colors, config.window), y)

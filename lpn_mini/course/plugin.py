@@ -1,6 +1,6 @@
 """A pytest plugin that points the graded checks at a student's file.
 
-Loaded only by the grader (``pytest -p lpn_mini.grading.plugin CHECK_FILE --exercise SLUG
+Loaded only by the grader (``pytest -p lpn_mini.course.plugin CHECK_FILE --exercise SLUG
 --submission FILE --grading-fd FD --edition EDITION``), in a process of its own that runs
 the student's code, on a copy of the library made for this exercise (``--library``: its
 answer stubbed, no expected outputs; ``editions.copy_for_grading``), and refuses to go on if
