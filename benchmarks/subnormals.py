@@ -35,7 +35,7 @@ import lpn_mini.losses as losses
 from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.config import make_config
 from lpn_mini.latent import leave_one_out_mean
-from lpn_mini.model import decode, encode
+from lpn_mini.architectures import decode, encode
 from lpn_mini.training import loss_and_grad, new_params, step_randomness
 
 FLUSH = losses.flush_to_zero

@@ -32,7 +32,7 @@ from lpn_mini import conv
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import PAPER_TABLE1, eval_tasks
 from lpn_mini.latent import leave_one_out_mean
-from lpn_mini.model import decode, encode
+from lpn_mini.architectures import decode, encode
 from lpn_mini.experiments.plotting import draw_grid
 from lpn_mini.tasks import pattern_tasks
 from lpn_mini.training import train

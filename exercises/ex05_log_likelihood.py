@@ -25,7 +25,8 @@ import autograd.numpy as np
 from autograd.tracer import getval
 
 from lpn_mini.losses import max_colours, pick_colours, sum_colours
-from lpn_mini.model import decode, one_hot_cells
+from lpn_mini.architectures import decode
+from lpn_mini.model import one_hot_cells
 
 
 def log_softmax(logits):

@@ -19,14 +19,14 @@ import autograd.numpy as np
 from lpn_mini.latent import (LEAVE_ONE_OUT, leave_one_out_mean, reparameterize,
                              search_latents)
 from lpn_mini.losses import kl_divergence, log_likelihood
-from lpn_mini.model import check_batch, encode
+from lpn_mini.architectures import check_batch, encode
 
 
 def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_gradient=True,
                   reduce="sum", check=True, **search_options):
     """The scalar loss L of Algorithm 2 (line 14) for a batch of tasks.
 
-    params: ``{"encoder": [...], "decoder": [...]}`` (see ``model.init_params``).
+    params: ``{"encoder": [...], "decoder": [...]}`` (see ``architectures.init_params``).
     x, y:   int ``(B, N, H, W)``: B tasks, N >= 2 pairs each.
     eps:    ``(B, N, d)`` standard normal noise for the reparameterization (passed in, so
             the loss is a deterministic function and ``autograd.grad`` of it is exact).

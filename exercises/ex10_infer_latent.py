@@ -16,7 +16,7 @@ import autograd.numpy as np
 
 from lpn_mini.device.backend import array_module
 from lpn_mini.latent import reparameterize, search_latents
-from lpn_mini.model import check_batch, encode
+from lpn_mini.architectures import check_batch, encode
 
 
 def infer_latent(params, x_spec, y_spec, eps=None, **search_options):

@@ -28,7 +28,8 @@ from .latent import (LEAVE_ONE_OUT, latent_ascent_step, latent_gradient_ascent, 
                      specification_log_likelihood, without_gradient)
 from .losses import kl_divergence, log_likelihood, log_softmax
 from .mlp import init_mlp, mlp_backward, mlp_forward
-from .model import decode, encode, init_params, one_hot
+from .architectures import decode, encode, init_params
+from .model import one_hot
 from .checks import check_grids
 from .tasks import pattern_tasks
 from .training import training_loss

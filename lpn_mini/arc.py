@@ -150,7 +150,7 @@ def solve(params, config, x_spec, y_spec, x_test, num_steps, rng):
     from .evaluation import search_options
     from .inference import infer_latent
     from .latent import ascent_path, specification_log_likelihood
-    from .model import decode, encode
+    from .architectures import decode, encode
     opts = search_options(config, "grad", num_steps)
     dec = params["decoder"]
     mask = onp.ones((1, x_spec.shape[1]), dtype=config.dtype)

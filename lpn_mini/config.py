@@ -15,6 +15,7 @@ import os
 import sys
 from dataclasses import dataclass, field, fields
 
+from .architectures import ARCHITECTURES
 from .device.backend import default_device
 
 try:
@@ -92,7 +93,7 @@ class Config:
     latent_dim: int = key(8, count(1), "d, the size of the latent z", group="the model")
     hidden: tuple = key((256, 256), counts(1), "hidden widths of encoder and decoder "
                                                "(empty: no hidden layer)")
-    architecture: str = key("mlp", one_of("mlp", "conv"),
+    architecture: str = key("mlp", one_of(*ARCHITECTURES),
                             "'mlp' (flattened grids, the teaching model) or 'conv' (the "
                             "latent writes a convolution: lpn_mini/conv.py)")
     window: int = key(7, Rule("an odd integer >= 1", lambda v: v >= 1 and v % 2 == 1),

@@ -115,6 +115,9 @@ def table_rows(x, y, num_colors, k, dtype):
     return counts / xp.maximum(totals, 1), rows
 
 
+CONFIG_KEYS = ("window",)  # the config keys init_params takes besides the sizes
+
+
 def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64, *,
                 window=7):
     """Fresh parameters (the layout in the module docstring).
@@ -142,13 +145,22 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
                                    b_k.reshape(k, k, C, C))}}
 
 
+def parameter_count(grid_shape, num_colors, latent_dim, hidden, *, window=7):
+    """Weights and biases ``init_params`` would make, counted without making them."""
+    n_table = window ** 2 * num_colors ** 2                            # the table, the kernel
+    nets = [[n_table, *hidden, 2 * latent_dim], [latent_dim, *hidden, n_table]]
+    return sum(a * b + b for sizes in nets for a, b in zip(sizes[:-1], sizes[1:]))
+
+
 def latent_dim_of(params):
     """d, read off the encoder's last layer (2 d outputs: mu then logvar)."""
     return np.shape(params["encoder"]["layers"][-1][0])[1] // 2
 
 
-def num_colors_of(decoder_params):
-    """C, read off the decoder's kernel ``(k, k, C, C)``."""
+def num_colors_of(decoder_params, grid_shape=None, latent_dim=None):
+    """C, read off the decoder's kernel ``(k, k, C, C)`` (the kernel fits any grid size and
+    its d is checked by ``check_decoder_inputs``, so ``grid_shape`` and ``latent_dim``, which
+    ``model.num_colors_of`` needs, go unused)."""
     return np.shape(decoder_params["kernel"][1])[2]
 
 
@@ -329,7 +341,7 @@ def decode(decoder_params, x, z, *, check=True):
     return decoder_first_layer(decoder_params, x, z)
 
 
-def is_conv(params):
+def owns(params):
     """Whether ``params`` (both networks, or one of them) has this module's layout."""
     params = getval(params)
     if isinstance(params, dict) and "encoder" in params:

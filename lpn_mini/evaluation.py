@@ -8,7 +8,7 @@ import numpy as onp
 
 from .device.backend import array_module, to_device, to_host
 from .inference import leave_one_out_predict, scores
-from .model import latent_dim_of
+from .architectures import latent_dim_of
 from .optim import tree_leaves
 from .tasks import pattern_tasks
 

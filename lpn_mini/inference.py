@@ -9,7 +9,7 @@ import numpy as onp
 
 from .device.backend import array_module, to_host
 from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
-from .model import check_batch, decode, encode, latent_dim_of, num_colors_of
+from .architectures import check_batch, decode, encode, latent_dim_of, num_colors_of
 from .checks import check_array, check_finite, check_grids
 
 

@@ -16,7 +16,7 @@ from autograd.tracer import getval
 
 from .device.backend import array_module, take_range
 from .losses import grid_log_likelihood, log_likelihood
-from .model import decoder_first_layer, decoder_logits
+from .architectures import decoder_first_layer, decoder_logits
 from .checks import (check_array, check_count, check_grids, check_number, check_pairs_axis,
                      check_reparameterization, checked_by)
 

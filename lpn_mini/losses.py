@@ -6,7 +6,7 @@ from autograd.tracer import getval
 
 from .device.backend import array_module
 from .device.backend import primitive  # autograd's, with the signature kept for help()
-from .model import check_decoder_inputs, decode, num_colors_of
+from .architectures import check_decoder_inputs, decode, num_colors_of
 from .checks import check_gaussian, check_grids, checked_by
 
 

@@ -11,15 +11,15 @@ being differentiated, so we apply it split, ``[a, b] @ W = a @ W[:n_a] + b @ W[n
 the same function, and the projection of each ``x_j`` is computed once and broadcast
 against every latent that is tried on it.
 
-A second architecture, ``conv.py`` (``architecture = "conv"``: the latent writes a
-convolution), has parameters of another layout: dicts instead of lists of layers. Every
-function below hands such parameters to ``conv``'s function of the same name, so the rest
-of the library (training, search, evaluation) runs either model unchanged.
+This module is one architecture (``architecture = "mlp"``, the paper's pseudo-code with
+MLPs for its networks). ``conv.py`` is a second one with the same functions;
+``architectures.py`` picks between them by name or by the parameters' layout, and the rest
+of the library (training, search, evaluation) calls the functions there.
 """
 import autograd.numpy as np
 import numpy as onp
+from autograd.tracer import getval
 
-from . import conv
 from .device.backend import array_module, take_range
 from .mlp import dense, init_mlp, mlp_forward, mlp_forward_from_first
 from .checks import (check_array, check_count, check_finite, check_grids, check_layers,
@@ -52,24 +52,15 @@ def one_hot(grid, num_colors, dtype=np.float64, *, check=True):
     return hot.reshape(hot.shape[:-3] + (-1,))
 
 
-ARCHITECTURES = ("mlp", "conv")
+CONFIG_KEYS = ()  # the config keys init_params takes besides the sizes (conv: "window")
 
 
-def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64, *,
-                architecture="mlp", window=7):
+def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float64):
     """Fresh parameters for LPN on ``grid_shape = (H, W)`` grids with ``num_colors`` colours.
 
     rng:    ``numpy.random.Generator``.
     hidden: hidden-layer widths shared by encoder and decoder, e.g. ``(256, 256)``.
-    architecture: ``"mlp"`` (this module's networks) or ``"conv"`` (``conv.init_params``,
-        whose kernel is ``window`` x ``window``).
     """
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {', '.join(map(repr, ARCHITECTURES))}, "
-                         f"got {architecture!r}.")
-    if architecture == "conv":
-        return conv.init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype,
-                                window=window)
     check_model_sizes(rng, grid_shape, num_colors, latent_dim, hidden, dtype)
     H, W = grid_shape
     n_grid = H * W * num_colors
@@ -80,18 +71,31 @@ def init_params(rng, grid_shape, num_colors, latent_dim, hidden, dtype=np.float6
     }
 
 
+def parameter_count(grid_shape, num_colors, latent_dim, hidden):
+    """Weights and biases ``init_params`` would make, counted without making them."""
+    n_grid = grid_shape[0] * grid_shape[1] * num_colors
+    nets = [[2 * n_grid, *hidden, 2 * latent_dim],             # encoder
+            [n_grid + latent_dim, *hidden, n_grid]]            # decoder
+    return sum(a * b + b for sizes in nets for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def owns(params):
+    """Whether ``params`` (both networks, or one of them) has this module's layout: lists of
+    ``(W, b)`` layers."""
+    params = getval(params)
+    if isinstance(params, dict) and "encoder" in params:
+        params = getval(params["encoder"])
+    return isinstance(params, (list, tuple))
+
+
 def latent_dim_of(params):
     """d, read off the encoder's last layer (2 d outputs: mu then logvar)."""
-    if conv.is_conv(params):
-        return conv.latent_dim_of(params)
     return params["encoder"][-1][0].shape[1] // 2
 
 
 def num_colors_of(decoder_params, grid_shape, latent_dim):
     """C read off the decoder: its last layer has ``H * W * C`` outputs, and its first layer
     ``H * W * C + d`` rows (one error sentence if the grid size or d does not fit)."""
-    if conv.is_conv(decoder_params):
-        return conv.num_colors_of(decoder_params)
     H, W = grid_shape
     rows, outputs = decoder_params[0][0].shape[0], decoder_params[-1][0].shape[1]
     C, rest = divmod(outputs, H * W)
@@ -114,8 +118,6 @@ def encode(encoder_params, x, y, *, check=True):
         that checked them already (``training_loss``, ``check_batch``) pass False.
     Returns ``mu, logvar``, each ``(..., d)``.
     """
-    if conv.is_conv(encoder_params):
-        return conv.encode(encoder_params, x, y, check=check)
     if check:
         check_layers(encoder_params, "encoder_params")
         check_grids(x, y)
@@ -147,8 +149,6 @@ def decode(decoder_params, x, z, *, check=True):
         NaN); callers that checked them already pass False.
     Returns logits ``(..., H, W, C)`` (leading shape the broadcast of both).
     """
-    if conv.is_conv(decoder_params):
-        return conv.decode(decoder_params, x, z, check=check)
     if check:
         check_decoder_inputs(decoder_params, x, z)
     first = decoder_first_layer(decoder_params, x, z)                 # (..., h)
@@ -158,8 +158,6 @@ def decode(decoder_params, x, z, *, check=True):
 def decoder_first_layer(decoder_params, x, z):
     """The decoder's first layer, before its ReLU: ``one_hot(x) W_x + z W_z + b``, ``(..., h)``
     with the leading shape the broadcast of x's and z's (each computed once per x, per z)."""
-    if conv.is_conv(decoder_params):
-        return conv.decoder_first_layer(decoder_params, x, z)
     H, W = x.shape[-2:]
     C = num_colors_of(decoder_params, (H, W), z.shape[-1])
     W0, b0 = decoder_params[0]
@@ -172,8 +170,6 @@ def decoder_first_layer(decoder_params, x, z):
 def decoder_logits(decoder_params, first, grid_shape):
     """The rest of the decoder: from the first layer's output ``(..., h)`` to the logits
     ``(..., H, W, C)`` of ``grid_shape = (H, W)`` grids."""
-    if conv.is_conv(decoder_params):
-        return conv.decoder_logits(decoder_params, first, grid_shape)
     logits = mlp_forward_from_first(decoder_params, first)           # (..., H * W * C)
     return np.reshape(logits, logits.shape[:-1] + tuple(grid_shape) + (-1,))
 
@@ -182,8 +178,6 @@ def check_decoder_inputs(decoder_params, x, z):
     """What ``decode`` checks: the decoder's layers, the grids x (shape, colours) and the
     latents z (shape ``(..., d)`` with d the decoder's, leading shape broadcasting against
     x's, no NaN). One clear error if wrong."""
-    if conv.is_conv(decoder_params):
-        return conv.check_decoder_inputs(decoder_params, x, z)
     check_layers(decoder_params, "decoder_params")
     check_grids(x)
     check_array(z, "z", "latents (..., d)")
@@ -208,8 +202,6 @@ def check_batch(params, x, y, eps=None, min_pairs=2):
     x, y:   int ``(B, N, H, W)`` with B >= 1, N >= ``min_pairs``, colours in ``[0, C)``.
     eps:    None, or finite noise ``(B, N, d)``.
     """
-    if conv.is_conv(params):
-        return conv.check_batch(params, x, y, eps, min_pairs)
     check_params(params)
     check_grids(x, y, min_pairs=min_pairs)
     if params["encoder"][-1][0].shape[1] % 2:

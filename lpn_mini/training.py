@@ -17,7 +17,7 @@ from .config import RESUMABLE_KEYS
 from .evaluation import eval_tasks, evaluate, methods_of, search_options
 from .latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from .losses import kl_divergence, log_likelihood
-from .model import check_batch, encode, init_params
+from .architectures import architecture_named, check_batch, encode, init_params, options_of
 from .optim import (adam_init, adam_update, clip_by_global_norm, tree_leaves, tree_unflatten,
                     warmup_lr)
 from .tasks import pattern_tasks
@@ -27,7 +27,7 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
                   reduce="sum", check=True, **search_options):
     """The scalar loss L of Algorithm 2 (line 14) for a batch of tasks.
 
-    params: ``{"encoder": [...], "decoder": [...]}`` (see ``model.init_params``).
+    params: ``{"encoder": [...], "decoder": [...]}`` (see ``architectures.init_params``).
     x, y:   int ``(B, N, H, W)``: B tasks, N >= 2 pairs each.
     eps:    ``(B, N, d)`` standard normal noise for the reparameterization (passed in, so
             the loss is a deterministic function and ``autograd.grad`` of it is exact).
@@ -112,15 +112,10 @@ def training_tasks(config, rng):
 
 
 def parameter_count(config):
-    """Weights and biases of the encoder and the decoder (the layers of ``init_params``)."""
-    n_grid = config.grid_size ** 2 * config.num_colors
-    nets = [[2 * n_grid, *config.hidden, 2 * config.latent_dim],      # encoder
-            [n_grid + config.latent_dim, *config.hidden, n_grid]]     # decoder
-    if config.architecture == "conv":                                 # conv.init_params
-        n_table = config.window ** 2 * config.num_colors ** 2          # the table, the kernel
-        nets = [[n_table, *config.hidden, 2 * config.latent_dim],
-                [config.latent_dim, *config.hidden, n_table]]
-    return sum(a * b + b for sizes in nets for a, b in zip(sizes[:-1], sizes[1:]))
+    """Weights and biases of the encoder and the decoder that ``new_params`` would make."""
+    return architecture_named(config.architecture).parameter_count(
+        (config.grid_size, config.grid_size), config.num_colors, config.latent_dim,
+        config.hidden, **options_of(config))
 
 
 def _size(num_bytes):
@@ -158,7 +153,7 @@ def new_params(config):
     rng = onp.random.default_rng([config.seed, 0])
     return init_params(rng, (config.grid_size, config.grid_size), config.num_colors,
                        config.latent_dim, config.hidden, dtype=onp.dtype(config.dtype),
-                       architecture=config.architecture, window=config.window)
+                       architecture=config.architecture, **options_of(config))
 
 
 def _read_metrics(path, up_to_step):

@@ -16,7 +16,7 @@ from lpn_mini.device.backend import array_module, to_device, to_host
 from lpn_mini.cli import main
 from lpn_mini.config import make_config
 from lpn_mini.latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
-from lpn_mini.model import decode, encode
+from lpn_mini.architectures import decode, encode
 from lpn_mini.optim import tree_leaves
 from lpn_mini.training import train
 

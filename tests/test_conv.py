@@ -8,7 +8,7 @@ import pytest
 from autograd import grad
 from autograd.test_util import check_grads
 
-from lpn_mini import conv, model
+from lpn_mini import architectures, conv, model
 from lpn_mini.device.backend import to_device, to_host
 from lpn_mini.checkpoint import load_checkpoint, save_checkpoint
 from lpn_mini.config import make_config
@@ -169,19 +169,46 @@ def test_remembered_windows_follow_the_grids_not_the_array():
     assert not np.array_equal(before, after)
 
 
-def test_model_hands_conv_parameters_to_conv():
+def test_the_registry_hands_conv_parameters_to_conv():
     rng, params, x, y = problem()
-    made = model.init_params(np.random.default_rng(0), (5, 6), C, D, HIDDEN, architecture="conv",
-                             window=K)
-    assert conv.is_conv(made) and np.shape(made["decoder"]["kernel"][1]) == (K, K, C, C)
-    mu, logvar = model.encode(params["encoder"], x, y)
+    made = architectures.init_params(np.random.default_rng(0), (5, 6), C, D, HIDDEN,
+                                     architecture="conv", window=K)
+    assert conv.owns(made) and np.shape(made["decoder"]["kernel"][1]) == (K, K, C, C)
+    assert architectures.architecture_of(params) is conv
+    assert architectures.architecture_of(params["decoder"]) is conv
+    mu, logvar = architectures.encode(params["encoder"], x, y)
     np.testing.assert_array_equal(mu, conv.encode(params["encoder"], x, y)[0])
-    np.testing.assert_array_equal(model.decode(params["decoder"], x, mu),
+    np.testing.assert_array_equal(architectures.decode(params["decoder"], x, mu),
                                   conv.decode(params["decoder"], x, mu))
-    assert model.latent_dim_of(params) == D and model.num_colors_of(params["decoder"], (5, 6), D) == C
-    model.check_batch(params, x, y, np.zeros((2, 3, D)))
+    assert architectures.latent_dim_of(params) == D
+    assert architectures.num_colors_of(params["decoder"], (5, 6), D) == C
+    architectures.check_batch(params, x, y, np.zeros((2, 3, D)))
     with pytest.raises(ValueError, match="architecture must be one of 'mlp', 'conv'"):
-        model.init_params(rng, (5, 6), C, D, HIDDEN, architecture="transformer")
+        architectures.init_params(rng, (5, 6), C, D, HIDDEN, architecture="transformer")
+
+
+def test_every_architecture_provides_the_same_functions():
+    """Each registered module has every function of the interface, called the same way
+    (the same parameter names in the same order, before any options of its own)."""
+    import inspect
+    for name, module in architectures.ARCHITECTURES.items():
+        assert isinstance(module.CONFIG_KEYS, tuple), name
+        for function in architectures.INTERFACE:
+            assert callable(getattr(module, function, None)), f"{name} lacks {function}"
+            theirs = list(inspect.signature(getattr(module, function)).parameters)
+            ours = [p for p in inspect.signature(getattr(model, function)).parameters]
+            assert theirs[:len(ours)] == ours, f"{name}.{function}{theirs} != model's {ours}"
+    mlp_params = model.init_params(np.random.default_rng(0), (5, 6), C, D, HIDDEN)
+    assert architectures.architecture_of(mlp_params) is model
+    assert architectures.architecture_of(mlp_params["encoder"]) is model
+    for name, module in architectures.ARCHITECTURES.items():
+        config_like = type("C", (), {"architecture": name, "window": K})()
+        made = architectures.init_params(np.random.default_rng(0), (5, 6), C, D, HIDDEN,
+                                         architecture=name, **architectures.options_of(config_like))
+        assert architectures.architecture_of(made) is module
+        count = module.parameter_count((5, 6), C, D, HIDDEN,
+                                       **architectures.options_of(config_like))
+        assert count == sum(np.size(a) for a in tree_leaves(made)), name
 
 
 def test_clear_errors():

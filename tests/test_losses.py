@@ -4,7 +4,7 @@ import pytest
 from autograd.test_util import check_grads
 
 from lpn_mini import kl_divergence, log_likelihood, log_softmax
-from lpn_mini.model import decode
+from lpn_mini.architectures import decode
 
 from helpers import C, D, H, W, check_grad_groups, close, small_problem
 

@@ -82,7 +82,7 @@ Hint: a KL divergence is never negative, and it is 0 exactly at mu = 0, logvar =
               ("lpn_mini.losses", "log_likelihood")),
              "import autograd.numpy as np\nfrom autograd.tracer import getval\n\n"
              "from lpn_mini.losses import max_colours, pick_colours, sum_colours\n"
-             "from lpn_mini.model import decode, one_hot_cells\n",
+             "from lpn_mini.architectures import decode\nfrom lpn_mini.model import one_hot_cells\n",
              """\
 Eq. 9: log p_theta(y | x, z), the decoder's log-probability of the true output grid. Every
 cell is an independent categorical over C colours, so it is the sum over cells of the
@@ -133,7 +133,7 @@ Hint: `autograd.grad(f)(z)` differentiates a scalar function f at z.""",
              "import autograd.numpy as np\n\nfrom lpn_mini.latent import (LEAVE_ONE_OUT, "
              "leave_one_out_mean, reparameterize,\n                             search_latents)\n"
              "from lpn_mini.losses import kl_divergence, log_likelihood\n"
-             "from lpn_mini.model import check_batch, encode\n", """\
+             "from lpn_mini.architectures import check_batch, encode\n", """\
 Algorithm 2, lines 4-14, for a batch of B tasks with N pairs each: encode every pair,
 sample its latent, take the leave-one-out mean, refine it with K steps of latent search,
 and return the mean over tasks and pairs of -log p(y_i | x_i, z'_i) + beta * KL_i.
@@ -162,7 +162,7 @@ beta2 = 0.999)."""),
              "import autograd.numpy as np\n\n"
              "from lpn_mini.device.backend import array_module\n"
              "from lpn_mini.latent import reparameterize, search_latents\n"
-             "from lpn_mini.model import check_batch, encode\n", """\
+             "from lpn_mini.architectures import check_batch, encode\n", """\
 Algorithm 1: given a task's N specification pairs, encode them, sample one latent per pair
 (or take mu when eps is None), start from the mean latent of the task, and refine it by
 search on *all* specification pairs. `predict` then decodes the test input with it.

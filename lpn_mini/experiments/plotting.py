@@ -112,7 +112,7 @@ def plot_accuracy_vs_steps(results, path, title=""):
 def plot_latent_plane(params, x, path, extent=3.0, resolution=9):
     """For a 2-D latent: the output decoded for input ``x`` ``(H, W)`` at each point of a grid
     over the latent plane [-extent, extent]^2, drawn as a mosaic of small grids."""
-    from ..model import decode, latent_dim_of  # local: plotting does not otherwise need them
+    from ..architectures import decode, latent_dim_of  # local: plotting does not otherwise need them
     from ..optim import tree_leaves
     d = latent_dim_of(params)
     if d != 2:
@@ -205,7 +205,7 @@ def plot_landscapes(params, config, x, y, path, extent=None, resolution=61, num_
     """
     from ..evaluation import search_options
     from ..latent import ascent_path, specification_log_likelihood
-    from ..model import encode
+    from ..architectures import encode
     from ..optim import tree_leaves
     dec = params["decoder"]
     dtype = tree_leaves(dec)[0].dtype

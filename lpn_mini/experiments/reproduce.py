@@ -962,7 +962,7 @@ def mean_table(aggs, seeds):
 
 def _write_latent2d(record, summaries, out_dir, seeds):
     from ..evaluation import eval_tasks, search_options
-    from ..model import encode
+    from ..architectures import encode
     from .plotting import plot_landscapes, plot_latent_plane
     params, config = _params_of(summaries[0])  # the figures: seed 0
     x, y = eval_tasks(config)

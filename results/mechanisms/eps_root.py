@@ -31,7 +31,7 @@ from autograd import grad
 from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.latent import (LEAVE_ONE_OUT, _clip_by_norm, leave_one_out_mean, reparameterize,
                              specification_log_likelihood)
-from lpn_mini.model import encode, latent_dim_of
+from lpn_mini.architectures import encode, latent_dim_of
 from lpn_mini.training import new_params, step_randomness
 
 HERE = os.path.dirname(os.path.abspath(__file__))

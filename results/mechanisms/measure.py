@@ -31,7 +31,7 @@ from lpn_mini.evaluation import eval_tasks, search_options, training_label
 from lpn_mini.latent import (LEAVE_ONE_OUT, _select_best, ascent_path, leave_one_out_mean,
                              reparameterize, specification_log_likelihood)
 from lpn_mini.losses import log_likelihood
-from lpn_mini.model import decode, encode, latent_dim_of
+from lpn_mini.architectures import decode, encode, latent_dim_of
 from lpn_mini.experiments.reproduce import compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))

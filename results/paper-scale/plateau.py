@@ -29,7 +29,7 @@ from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks
 from lpn_mini.latent import leave_one_out_mean
-from lpn_mini.model import decode, encode
+from lpn_mini.architectures import decode, encode
 from lpn_mini.optim import tree_unflatten
 
 import windowed  # results/paper-scale/windowed.py, beside this script

@@ -34,7 +34,7 @@ from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks, search_options
 from lpn_mini.inference import scores
 from lpn_mini.latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
-from lpn_mini.model import decode, encode, latent_dim_of
+from lpn_mini.architectures import decode, encode, latent_dim_of
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, warmup_lr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -40,7 +40,7 @@ from lpn_mini.evaluation import eval_tasks
 from lpn_mini.latent import leave_one_out_mean
 from lpn_mini import model
 from lpn_mini.losses import grid_log_likelihood, log_softmax
-from lpn_mini.model import decode, encode
+from lpn_mini.architectures import decode, encode
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, warmup_lr
 from lpn_mini.tasks import pattern_tasks
 from lpn_mini.training import train
