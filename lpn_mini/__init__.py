@@ -2,13 +2,18 @@
 
 The package reads like the method section of the paper:
 
-- ``tasks``      grids as arrays, input checks, the Pattern task
+- ``tasks``      grids as arrays, the Pattern task
 - ``mlp``        a plain MLP: list of (W, b), ReLU in between
 - ``model``      one_hot, encoder q_phi(z | x, y), decoder p_theta(y | x, z)
 - ``losses``     log-likelihood (eq. 9) and KL (eq. 10)
 - ``latent``     reparameterization, leave-one-out mean, latent gradient ascent
 - ``training``   training_loss (Algorithm 2)
 - ``inference``  test-time search (Algorithm 1) and leave-one-out prediction
+
+beside them ``checks`` (the input checks), ``conv`` and ``architectures`` (a second network
+and the registry that picks one), ``optim``, ``evaluation``, ``config``; below them
+``device/``; on top, importing them and never imported by them, ``experiments/``,
+``course/`` and ``cli`` (docs/architecture.md).
 
 What ``lpn-mini demo`` trains, in a few top-level calls (the README's recipe)::
 

@@ -248,7 +248,7 @@ def run_evaluation(path, overrides=(), out_dir=None, echo=print):
     """Evaluate the checkpoint of ``path`` (a run directory or a checkpoint file); write
     results.json, results.md and figures into ``out_dir`` (default: the run directory)."""
     from .experiments.plotting import plot_accuracy_vs_steps, plot_predictions
-    from .experiments.reproduce import environment
+    from .experiments.runs import environment
     overrides = _evaluation_overrides(overrides)  # before reading anything: a typo is cheap
     ckpt, run_dir = find_checkpoint(path)
     params, _, config, step = load_checkpoint(ckpt)
@@ -497,7 +497,7 @@ def _dispatch(args):
                   train_seeds=_seed_list(args.train_seeds))
         return 0
     if args.command == "exercises":
-        from .course import editions
+        from .course import editions, gradescope
         from .course.exercises import build
         if args.action in ("handout", "autograder"):
             example = ("lpn-mini exercises handout handout/" if args.action == "handout"
@@ -508,7 +508,7 @@ def _dispatch(args):
             if args.out or args.solutions:
                 raise ValueError(f"exercises {args.action} takes its path without --out and "
                                  f"has no --solutions, e.g. {example}.")
-            make = editions.build_handout if args.action == "handout" else editions.build_autograder
+            make = editions.build_handout if args.action == "handout" else gradescope.build_autograder
             make(args.target, force=args.force)
             return 0
         if args.target:

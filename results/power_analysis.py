@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 
-from lpn_mini.experiments.reproduce import compare
+from lpn_mini.experiments.tables import compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

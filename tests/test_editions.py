@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lpn_mini.course import editions
+from lpn_mini.course import editions, gradescope
 from lpn_mini.course.exercises import EXERCISES, build, render
 
 pytestmark = pytest.mark.skipif(not editions.has_solutions(),
@@ -188,7 +188,7 @@ def _check_format(data):
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("autograder")
-    zip_path = editions.build_autograder(folder / "autograder.zip", echo=lambda _: None)
+    zip_path = gradescope.build_autograder(folder / "autograder.zip", echo=lambda _: None)
     with zipfile.ZipFile(zip_path) as z:
         names = set(z.namelist())
         assert {"setup.sh", "run_autograder", "requirements.txt", "pyproject.toml"} <= names
@@ -228,7 +228,7 @@ def test_the_requirements_are_pinned_to_this_environment(autograder):
     pins = (autograder / "requirements.txt").read_text().splitlines()
     assert f"numpy=={numpy.__version__}" in pins
     assert all("==" in line for line in pins)
-    assert {line.split("==")[0].lower() for line in pins} >= set(editions.PINNED)
+    assert {line.split("==")[0].lower() for line in pins} >= set(gradescope.PINNED)
 
 
 def test_gradescope_gives_full_marks_to_the_reference(autograder, solutions, tmp_path):
@@ -467,13 +467,13 @@ def test_gradescope_keeps_to_its_time_and_reports_its_own_failure(solutions, tmp
     (root / "submission").mkdir(parents=True)
     (root / "submission" / "ex01_mlp_forward.py").write_text(
         (solutions / "ex01_mlp_forward.py").read_text())
-    data = editions.run_gradescope(root, budget_s=0, echo=lambda _: None)
+    data = gradescope.run_gradescope(root, budget_s=0, echo=lambda _: None)
     _check_format(data)
     ex01 = [t for t in data["tests"] if t["name"].startswith("Exercise 01")]
     assert all("not graded: the grader ran out of its time (0 s for all exercises)" in t["output"]
                for t in ex01)
     assert data["score"] == 0
-    data = editions.run_gradescope(tmp_path / "elsewhere", echo=lambda _: None)
+    data = gradescope.run_gradescope(tmp_path / "elsewhere", echo=lambda _: None)
     assert data["score"] == 0 and data["tests"] == []
     assert "the autograder failed" in data["output"] and "submission does not exist" in data["output"]
     assert json.loads((tmp_path / "elsewhere/results/results.json").read_text()) == data

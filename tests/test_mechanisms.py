@@ -6,7 +6,7 @@ import os
 import numpy as onp
 
 from lpn_mini.evaluation import evaluate
-from lpn_mini.experiments.reproduce import base_config
+from lpn_mini.experiments.plan import base_config
 from lpn_mini.training import new_params
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

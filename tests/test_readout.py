@@ -42,7 +42,9 @@ def test_bad_input_is_one_clear_sentence():
 
 
 def test_the_paper_scale_table_shows_the_readout_row_and_says_what_seen_means():
-    from lpn_mini.experiments.reproduce import base_config, seen_share_trained, table1_markdown
+    from lpn_mini.experiments.plan import base_config
+    from lpn_mini.experiments.tables import table1_markdown
+    from lpn_mini.experiments.reproduce import seen_share_trained
     laptop, paper = base_config("table1"), base_config("table1", scale="paper")
     assert seen_share_trained(laptop) > 0.99        # 6561 programs, 128k tasks: all seen
     assert seen_share_trained(paper) < 1e-6         # 9^16 programs: a "seen" one is unseen

@@ -11,8 +11,10 @@ from lpn_mini import arc
 from lpn_mini.cli import main
 from lpn_mini.config import OFFICIAL, PSEUDOCODE
 from lpn_mini.evaluation import search_options
-from lpn_mini.experiments.reproduce import (aggregate, mean_std, plan, run_job, search_steps, seen_vs_unseen,
-                               steps_markdown, table1_claims)
+from lpn_mini.experiments.plan import plan
+from lpn_mini.experiments.runs import run_job
+from lpn_mini.experiments.tables import (aggregate, mean_std, search_steps, seen_vs_unseen,
+                                         steps_markdown, table1_claims)
 
 from helpers import one_blas_thread_reproduction
 
@@ -319,7 +321,7 @@ def test_official_settings_by_default_pseudocode_on_request():
 
 
 def test_a_record_from_before_a_config_key_existed_is_still_the_same_run(tmp_path):
-    from lpn_mini.experiments.reproduce import committed_run, write_record
+    from lpn_mini.experiments.runs import committed_run, write_record
     job = plan("table1", quick=True, seeds=1, runs_dir=str(tmp_path / "runs"))[0]
     old = {k: v for k, v in job.config.items() if k != "arc_attempts"}  # an older Config
     write_record(str(tmp_path), job, dict(label=job.label, seed=0, config=old,
@@ -448,20 +450,20 @@ def test_paper_scale_runs_end_to_end_when_shrunk(tmp_path):
 
 def test_a_gpu_run_is_trained_and_evaluated_on_the_device(tmp_path, monkeypatch):
     """On the fake GPU: the same numbers as the CPU run, and evaluation sees device arrays."""
-    import lpn_mini.experiments.reproduce as reproduce_module
+    import lpn_mini.experiments.runs as runs_module
     from lpn_mini.device import backend
     from lpn_mini.device.fake_device import FakeDeviceArray, fake_xp
     real = backend.get_module
     fake = lambda device: fake_xp if device == "gpu" else real(device)  # noqa: E731
     monkeypatch.setattr("lpn_mini.training.get_module", fake)
-    monkeypatch.setattr("lpn_mini.experiments.reproduce.get_module", fake)
+    monkeypatch.setattr("lpn_mini.experiments.runs.get_module", fake)
     seen = []
-    real_evaluate = reproduce_module.evaluate
+    real_evaluate = runs_module.evaluate
 
     def spy(params, config, *a, **k):
         seen.append(type(params["decoder"][0][0]))
         return real_evaluate(params, config, *a, **k)
-    monkeypatch.setattr(reproduce_module, "evaluate", spy)
+    monkeypatch.setattr(runs_module, "evaluate", spy)
     cpu = run_job(plan("table1", quick=True, runs_dir=str(tmp_path / "cpu"))[1])
     gpu = run_job(plan("table1", quick=True, runs_dir=str(tmp_path / "gpu"),
                        overrides=["device=gpu"])[1])

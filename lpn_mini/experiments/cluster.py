@@ -1,6 +1,6 @@
 """``lpn-mini reproduce --scheduler tcp://HOST:8786``: the runs on a Dask cluster.
 
-The runs of an experiment are independent (``reproduce.plan``), so a Dask ``distributed``
+The runs of an experiment are independent (``plan.plan``), so a Dask ``distributed``
 client can stand in for the local process pool: each ``Job`` is one task. Nothing else
 changes: the client gathers the same summaries that ``run_job`` returns, in the same order,
 and ``reproduce`` builds the same tables and figures from them.
@@ -19,6 +19,8 @@ import os
 import socket
 import tempfile
 
+from .runs import cpu_model, finished_run, gpu, run_job, write_json
+
 CONNECT_TIMEOUT = 10            # seconds to reach the scheduler before giving up
 RUN_FILES = ("checkpoint.npz", "metrics.jsonl", "config.json")  # written before summary.json
 GPU = {"GPU": 1}                # the worker resource a --device gpu run holds
@@ -29,11 +31,10 @@ def run_remote(job):
 
     Returns ``(summary, files)``: what ``run_job`` returns plus the worker's machine, and
     ``{name: bytes}`` for ``RUN_FILES``. Nothing is written outside the temporary directory."""
-    from .reproduce import _cpu_model, _gpu, run_job
     with tempfile.TemporaryDirectory(prefix="lpn-mini-") as tmp:
         summary = run_job(dataclasses.replace(job, run_dir=tmp, progress=False))
-        summary["worker"] = {"host": socket.gethostname(), "cpu": _cpu_model(),
-                             "cores": os.cpu_count(), "gpu": _gpu()}
+        summary["worker"] = {"host": socket.gethostname(), "cpu": cpu_model(),
+                             "cores": os.cpu_count(), "gpu": gpu()}
         files = {}
         for name in RUN_FILES:
             with open(os.path.join(tmp, name), "rb") as f:
@@ -43,7 +44,6 @@ def run_remote(job):
 
 def write_run(job, summary, files):
     """On the client: leave in ``job.run_dir`` what a local run would (summary.json last)."""
-    from .reproduce import _write_json
     os.makedirs(job.run_dir, exist_ok=True)
     for name, data in files.items():
         tmp = os.path.join(job.run_dir, name + ".tmp")
@@ -52,7 +52,7 @@ def write_run(job, summary, files):
         os.replace(tmp, os.path.join(job.run_dir, name))
     summary = {k: v for k, v in summary.items() if k != "reused"}
     summary["run_dir"] = job.run_dir        # the worker's temporary directory is gone
-    _write_json(os.path.join(job.run_dir, "summary.json"), summary)
+    write_json(os.path.join(job.run_dir, "summary.json"), summary)
     return {**summary, "reused": False}
 
 
@@ -77,7 +77,6 @@ def run_on_cluster(address, jobs):
 
     Connecting and submitting happen here, so that their errors come before any progress
     bar; Ctrl-C while waiting cancels every run the cluster has not returned yet."""
-    from .reproduce import finished_run
     reused, todo = [], []
     for i, job in jobs:
         done = finished_run(job)

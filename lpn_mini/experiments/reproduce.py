@@ -24,309 +24,28 @@ claim of the paper is judged by ``stats.paired`` on per-seed differences.
 
 Experiments: ``table1`` (Table 1), ``ood`` (Table 6), ``latent2d`` (the 2-D latent space),
 ``arc`` (real ARC-AGI-1 tasks that fit in 10 x 10).
+
+The command in four modules: ``plan`` (which runs), ``runs`` (one run in a worker, and its
+record), ``tables`` (the tables and the paper's claims), and this one (the runs on local
+processes or a Dask cluster, then the files of ``results/<experiment>/``).
 """
 import contextlib
-import dataclasses
 import datetime
-import json
 import multiprocessing
 import os
-import platform
-import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as onp
 from tqdm.auto import tqdm
 
-from .. import __version__
-from ..device.backend import get_module, to_device
-from ..config import (PRESETS, PSEUDOCODE, Config, config_from_dict, make_config, renamed,
-                     with_overrides)
-from ..evaluation import PAPER_TABLE1, evaluate
-from .stats import HOLDS, NOT_RESOLVED, REVERSES, describe, paired, seeds_needed
-
-EXPERIMENTS = ("table1", "ood", "latent2d", "arc")
-SCALES = ("laptop", "paper")
-# "official": the official code's settings (config.OFFICIAL, in every preset reproduce uses);
-# "pseudocode": Algorithm 2 as the paper's pseudo-code writes it (config.PSEUDOCODE).
-SETTINGS = ("official", "pseudocode")
-
-# Table 1's training rows: label -> config overrides. The same budget of steps x tasks each.
-TABLE1_ROWS = {
-    "Grad 0": ["latent_steps=0"],
-    "Grad 1": ["latent_steps=1"],
-    "Grad 1, no stop-grad": ["latent_steps=1", "stop_gradient=false"],
-    "Grad 5": ["latent_steps=5"],
-    "Sample 5": ["train_method=sample", "latent_samples=5"],
-}
-OOD_ROWS = {"Grad 0": ["latent_steps=0"], "Grad 1": ["latent_steps=1"]}
-OOD_DENSITIES = {"In-distribution (0.5)": 0.5, "Weak OOD (0.75)": 0.75, "Strong OOD (1.0)": 1.0}
-PAPER_TABLE6 = {  # exact match %, inference Grad 0 / 10 / 100 (paper, Table 6)
-    "Grad 0": {"In-distribution (0.5)": (30.2, 72.8, 82.2), "Weak OOD (0.75)": (7.6, 51.3, 62.8),
-               "Strong OOD (1.0)": (0.3, 18.8, 41.1)},
-    "Grad 1": {"In-distribution (0.5)": (26.6, 98.0, 99.2), "Weak OOD (0.75)": (7.4, 93.1, 97.7),
-               "Strong OOD (1.0)": (0.0, 59.9, 88.0)},
-}
-
-# What --quick shrinks every run to: seconds per run, same code paths.
-QUICK = ["grid_size=3", "pattern_size=2", "num_colors=4", "latent_dim=4", "hidden=32,32",
-         "steps=150", "batch_size=16", "eval_tasks=32", "log_every=10", "checkpoint_every=20",
-         "eval_every=0"]
-
-
-# --------------------------------------------------------------------------------------
-# The plan: which runs an experiment needs
-# --------------------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class Job:
-    """One training run and the evaluations to run on it, in a worker process."""
-    experiment: str
-    label: str                  # training method, e.g. "Grad 1"
-    seed: int
-    config: dict                # a Config as a dict (picklable across processes)
-    run_dir: str
-    evaluations: dict           # name -> config overrides for that evaluation
-    progress: bool = False
-
-    @property
-    def cost(self):             # rough relative cost, to start the longest runs first
-        c = self.config
-        inner = c["latent_samples"] / 4 if c["train_method"] == "sample" else c["latent_steps"]
-        return c["steps"] * c["batch_size"] * (1 + inner * (1 if c["stop_gradient"] else 2))
-
-
-def _slug(label):
-    return label.lower().replace(", ", "-").replace(" ", "-")
-
-
-def base_config(experiment, scale="laptop", quick=False, overrides=(), settings="official"):
-    """The config every run of ``experiment`` starts from."""
-    if settings not in SETTINGS:
-        raise ValueError(f"unknown settings {settings!r}; choose one of {', '.join(SETTINGS)}.")
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
-    if quick and scale == "paper":
-        raise ValueError("--quick and --scale paper cannot be combined (--quick shrinks every "
-                         "run to the same tiny model at any scale); drop --quick, or shrink "
-                         "the paper scale with --set steps=N.")
-    if experiment == "arc":
-        config = make_config("arc")
-        quick_set = ["steps=30", "batch_size=16", "hidden=64,64", "latent_dim=8",
-                     "checkpoint_every=30", "eval_grad_steps=0,2"]
-    else:
-        preset = {"table1": "paper" if scale == "paper" else "small", "ood": "ood",
-                  "latent2d": "latent2d"}[experiment]
-        config = make_config(preset)
-        if experiment == "ood" and scale == "paper":  # the paper preset with the ood keys
-            config = make_config("paper", overrides=[
-                f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
-                for k, v in PRESETS["ood"].items()])
-        quick_set = QUICK + (["latent_dim=2"] if experiment == "latent2d" else [])
-        if experiment == "table1":
-            quick_set = quick_set + ["eval_samples=50"]
-    config = with_overrides(config, ["eval_every=0"])  # the reproduction evaluates at the end
-    if settings == "pseudocode":
-        config = dataclasses.replace(config, **PSEUDOCODE)
-    if quick:
-        config = with_overrides(config, quick_set)
-    return with_overrides(config, overrides)
-
-
-def plan(experiment, scale="laptop", quick=False, seeds=None, overrides=(), runs_dir=None,
-         settings="official", rows=None):
-    """The list of ``Job`` for an experiment. rows: None (every training row), or the rows
-    to run, by label or its slug (``["Grad 0", "grad-1"]``; ``"grad-1-no-stop-grad"``):
-    a table can fill in row by row."""
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {experiment!r}; choose one of "
-                         f"{', '.join(EXPERIMENTS)}.")
-    only = rows
-    seeds = default_seeds(experiment, quick) if seeds is None else seeds
-    if seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {seeds}.")
-    base = base_config(experiment, scale, quick, overrides, settings)
-    runs_dir = runs_dir or os.path.join("runs", "reproduce", experiment + (
-        "-quick" if quick else f"-{scale}") + ("-pseudocode" if settings == "pseudocode" else ""))
-    # With programs held out, every evaluation is also run on training-side programs
-    # (eval_programs = "seen"), under the same name + SEEN.
-    seen = base.holdout > 0
-
-    def with_seen(evaluations):
-        if not seen:
-            return evaluations
-        return {**evaluations, **{name + SEEN: [*o, "eval_programs=seen"]
-                                  for name, o in evaluations.items()}}
-
-    if experiment == "table1":
-        rows, evaluations = TABLE1_ROWS, with_seen({"test": []})
-    elif experiment == "ood":
-        rows = OOD_ROWS
-        evaluations = with_seen({name: [f"eval_density={d}"]
-                                 for name, d in OOD_DENSITIES.items()})
-    elif experiment == "latent2d":
-        rows, evaluations = {"Grad 1": []}, with_seen({"test": []})
-    else:
-        rows, evaluations = {"Grad 1": []}, {}  # ARC is scored by arc.evaluate_arc
-    if only is not None:
-        slugs = {_slug(r) for r in only}
-        unknown = sorted(slugs - {_slug(label) for label in rows})
-        if unknown or not slugs:
-            raise ValueError(f"--rows: {', '.join(map(repr, unknown)) or 'none given'} is not a "
-                             f"training row of {experiment}; choose from "
-                             f"{', '.join(_slug(label) for label in rows)}, comma-separated.")
-        rows = {label: o for label, o in rows.items() if _slug(label) in slugs}
-    jobs = []
-    for label, row_overrides in rows.items():
-        for seed in range(seeds):
-            config = with_overrides(base, [*row_overrides, f"seed={seed}"])
-            run_dir = os.path.join(runs_dir, f"{_slug(label)}-seed{seed}")
-            jobs.append(Job(experiment, label, seed, dataclasses.asdict(config), run_dir,
-                            evaluations))
-    return jobs
-
-
-SEEN = ", seen"  # suffix of an evaluation on training-side programs
-
-
-def default_seeds(experiment, quick=False):
-    """5 seeds for every table (1 with --quick): enough for a paired 95% interval."""
-    return 1 if quick else 5
-
-
-# --------------------------------------------------------------------------------------
-# One run, in a worker: train, evaluate, remember
-# --------------------------------------------------------------------------------------
-
-def _same_job(done, job):
-    """Whether a finished run ``done`` is ``job``: the same config and evaluations. A key the
-    record lacks (one added to Config after the run) counts as its default, so a run never
-    has to be repeated because the code grew an option it did not use."""
-    config = {**dataclasses.asdict(Config()), **renamed(done.get("config", {}))}
-    return json.loads(json.dumps(config)) == json.loads(json.dumps(job.config)) and \
-        done.get("evaluations") == job.evaluations
-
-
-def finished_run(job):
-    """The summary of ``job`` if this exact job (same config, same evaluations) finished
-    before in ``job.run_dir``, marked ``reused``; otherwise None."""
-    summary_path = os.path.join(job.run_dir, "summary.json")
-    if os.path.exists(summary_path):
-        with open(summary_path) as f:
-            done = json.load(f)
-        if _same_job(done, job):
-            done["reused"] = True
-            return done
-    return None
-
-
-def record_path(out_dir, job):
-    """Where the record of one finished run goes: ``<out_dir>/runs/<row>-seed<k>.json``."""
-    return os.path.join(out_dir, "runs", f"{_slug(job.label)}-seed{job.seed}.json")
-
-
-def committed_run(job, out_dir, needs_checkpoint=False):
-    """The record of ``job`` in ``out_dir/runs/`` (committed by an earlier session, perhaps on
-    another machine) if it is this exact job, marked ``reused``; otherwise None. With
-    ``needs_checkpoint`` (a run whose weights the figures need) only if its checkpoint is
-    here too."""
-    path = record_path(out_dir, job)
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path) as f:
-            done = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable run record ({e}); delete it to run that "
-                         "run again.") from None
-    if not _same_job(done, job):
-        return None
-    if needs_checkpoint and not os.path.exists(os.path.join(job.run_dir, "checkpoint.npz")):
-        return None
-    done.update(reused=True, run_dir=job.run_dir)
-    return done
-
-
-def more_seeds_recorded(job_list, out_dir):
-    """``[(job, record)]`` for the runs of ``job_list``'s rows recorded in ``out_dir/runs/``
-    with a seed beyond those planned (seeds N, N + 1, ... of a row that has them), in seed
-    order. A record whose config is not the row's (another preset, say) is not taken."""
-    planned = {(j.label, j.seed) for j in job_list}
-    first = {}
-    for j in job_list:
-        first.setdefault(j.label, j)
-    found = []
-    for label, job in first.items():
-        seed = max(k for lbl, k in planned if lbl == label) + 1
-        while True:
-            config = config_from_dict(job.config)
-            extra = dataclasses.replace(job, seed=seed, config=dataclasses.asdict(
-                dataclasses.replace(config, seed=seed)),
-                run_dir=job.run_dir.rsplit("-seed", 1)[0] + f"-seed{seed}")
-            if not os.path.exists(record_path(out_dir, extra)):
-                break
-            record = committed_run(extra, out_dir)
-            if record is None:
-                break
-            found.append((extra, record))
-            seed += 1
-    return found
-
-
-def write_record(out_dir, job, summary):
-    """Write one finished run's record (atomically: a record is whole or absent)."""
-    os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
-    _write_json(record_path(out_dir, job), {k: v for k, v in summary.items() if k != "reused"})
-
-
-def run_job(job):
-    """Train and evaluate one run; reuse ``summary.json`` if this exact job finished before."""
-    from ..training import train
-    config = config_from_dict(job.config)
-    summary_path = os.path.join(job.run_dir, "summary.json")
-    done = finished_run(job)
-    if done is not None:
-        return done
-    # A checkpoint from a different config (an earlier plan) is stale: start that run afresh.
-    saved_path = os.path.join(job.run_dir, "config.json")
-    resume = True
-    if os.path.exists(saved_path):
-        with open(saved_path) as f:
-            resume = renamed(json.load(f)) == json.loads(json.dumps(job.config))
-    t0 = time.perf_counter()
-    params = train(config, job.run_dir, resume=resume, progress=job.progress)
-    train_seconds = time.perf_counter() - t0
-    with open(os.path.join(job.run_dir, "metrics.jsonl")) as f:
-        metrics = [json.loads(line) for line in f if line.strip()]
-    t1 = time.perf_counter()
-    results = {}
-    device_params = to_device(params, get_module(config.device))  # evaluate where it trained
-    for name, eval_overrides in job.evaluations.items():
-        results[name], _ = evaluate(device_params, with_overrides(config, eval_overrides))
-    extra = {}
-    if job.experiment == "arc":
-        extra = _arc_evaluation(params, config)
-    versions, machine = environment()  # of the worker: on a cluster, the machine it ran on
-    summary = dict(label=job.label, seed=job.seed, run_dir=job.run_dir, config=job.config,
-                   evaluations=job.evaluations, train_seconds=round(train_seconds, 1),
-                   eval_seconds=round(time.perf_counter() - t1, 1),
-                   loss_curve=[(m["step"], m["loss"]) for m in metrics], results=results,
-                   versions=versions, machine=machine,
-                   finished=datetime.datetime.now(datetime.timezone.utc).isoformat(
-                       timespec="seconds"), **extra)
-    tmp = summary_path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(summary, f)
-    os.replace(tmp, summary_path)
-    summary["reused"] = False
-    return summary
-
-
-def _arc_evaluation(params, config):
-    from ..arc import copy_baseline, evaluate_arc
-    rows, _, groups = evaluate_arc(params, config, steps=config.eval_grad_steps, seed=config.seed)
-    return dict(problems=rows, copy_baseline=copy_baseline(groups))
+from ..config import config_from_dict
+from .plan import SEEN, plan, slug
+from .runs import (committed_run, environment, more_seeds_recorded, run_job, write_json,
+                   write_record)
+from .tables import (aggregate, claim, claims_markdown, compare, format_mean_std, grad_columns,
+                     mean_std, ood_claims, ood_markdown, per_seed, search_steps, seen_vs_unseen,
+                     steps_markdown, table1_claims, table1_markdown)
 
 
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -385,341 +104,6 @@ def run_jobs(jobs, num_workers=1, scheduler=None, on_finished=None):
                 finished(futures[future], future.result())
     bar.close()
     return summaries
-
-
-# --------------------------------------------------------------------------------------
-# Summaries: mean (std) over seeds, tables, the paper's claims
-# --------------------------------------------------------------------------------------
-
-def mean_std(values):
-    values = onp.asarray(values, dtype=float)
-    std = float(onp.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return {"mean": float(onp.mean(values)), "std": std, "values": values.tolist()}
-
-
-def aggregate(summaries, evaluation="test"):
-    """``{label: {column: {"exact_match": mean_std, "cell_accuracy": mean_std}}}`` (percent)."""
-    out = {}
-    for s in summaries:
-        for column, r in s["results"][evaluation].items():
-            cell = out.setdefault(s["label"], {}).setdefault(column, {"exact_match": [],
-                                                                      "cell_accuracy": []})
-            cell["exact_match"].append(100 * r["exact_match"])
-            cell["cell_accuracy"].append(100 * r["cell_accuracy"])
-    return {label: {c: {k: mean_std(v) for k, v in cols.items()} for c, cols in row.items()}
-            for label, row in out.items()}
-
-
-def _fmt(ms, seeds):
-    return f"{ms['mean']:.1f}" + (f" ({ms['std']:.1f})" if seeds > 1 else "")
-
-
-def table1_markdown(agg, seeds, cost, agg_seen=None, baseline=None, seen_share=None):
-    """Table 1 as Markdown: exact match next to the paper's numbers, cell accuracy, and
-    (with a holdout) exact match on the training-side programs. ``baseline``: the
-    zero-parameter readout's ``{"exact_match", "cell_accuracy"}`` (percent), a last row
-    with the same number in every column (it does no search). ``seen_share``: the share
-    of the training-side programs trained on, said where it is small."""
-    columns = list(next(iter(agg.values())))
-    head = "| Training | " + " | ".join(columns) + " | s / step |\n|---|" + "---|" * (len(columns) + 1)
-    lines = ["Exact match %, " + ("mean (std) over seeds" if seeds > 1 else "one seed")
-             + "; [the paper's number, 10x10, 20k steps x 128 tasks].", "", head]
-    for label, row in agg.items():
-        paper = PAPER_TABLE1.get(label, {})
-        cells = [_fmt(row[c]["exact_match"], seeds)
-                 + (f" [{paper[c]}]" if c in paper else "") for c in columns]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {cost[label]:.3f} |")
-    if baseline is not None:
-        lines.append("| Readout, no parameters | " + " | ".join(
-            f"{baseline['exact_match']:.1f}" for _ in columns) + " | 0 |")
-    lines += ["", "Cell accuracy %, " + ("mean (std) over seeds." if seeds > 1 else "one seed."),
-              "", "| Training | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
-    for label, row in agg.items():
-        lines.append(f"| {label} | " + " | ".join(_fmt(row[c]["cell_accuracy"], seeds)
-                                                  for c in columns) + " |")
-    if baseline is not None:
-        lines.append("| Readout, no parameters | " + " | ".join(
-            f"{baseline['cell_accuracy']:.1f}" for _ in columns) + " |")
-    if agg_seen:
-        seen_label = ("training-side (seen) programs" if seen_share is None or seen_share >= 0.5
-                      else f"training-side programs (a second sample of programs never trained "
-                           f"on: the runs saw about {100 * seen_share:.2g}% of that side)")
-        lines += ["", f"Exact match % on {seen_label}, "
-                  + ("mean (std) over seeds." if seeds > 1 else "one seed."), "",
-                  "| Training | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
-        for label, row in agg_seen.items():
-            lines.append(f"| {label} | " + " | ".join(_fmt(row[c]["exact_match"], seeds)
-                                                      for c in columns) + " |")
-    return "\n".join(lines)
-
-
-def per_seed(summaries, label, column, evaluation="test", metric="exact_match"):
-    """``{seed: percent}`` of one cell of the table: the values ``stats.paired`` pairs."""
-    return {s["seed"]: 100 * s["results"][evaluation][column][metric]
-            for s in summaries if s["label"] == label}
-
-
-def ms_per_step(summaries, label):
-    """``{seed: training milliseconds per step}`` of one training row."""
-    return {s["seed"]: 1000 * s["train_seconds"] / s["config"]["steps"]
-            for s in summaries if s["label"] == label}
-
-
-def compare(what, a, b, unit=" points"):
-    """One paired comparison "a > b" (``{seed: value}`` each), with its line of evidence."""
-    p = paired(a, b)
-    evidence = f"{what}: {describe(p, unit)}"
-    if p["verdict"] == NOT_RESOLVED and p["n"] >= 2:
-        # A power analysis: how many seeds would settle it, if the difference and its
-        # spread are what these seeds show.
-        p["seeds_needed"] = seeds_needed(p["diffs"])
-        evidence += ("; about {} seeds would resolve it (80% power)".format(p["seeds_needed"])
-                     if p["seeds_needed"] else "; no number of seeds would (mean 0 or "
-                     "over 1000 needed)")
-    return dict(what=what, **p, evidence=evidence)
-
-
-def combined(comparisons):
-    """One verdict for a claim judged by several comparisons (one per row, say): holds
-    (reverses) only if every comparison holds (reverses); otherwise not resolved, with the
-    counts."""
-    verdicts = [c["verdict"] for c in comparisons]
-    if len(verdicts) == 1:
-        return verdicts[0]
-    if all(v == HOLDS for v in verdicts):
-        return HOLDS
-    if all(v == REVERSES for v in verdicts):
-        return REVERSES
-    counts = ", ".join(f"{word} in {verdicts.count(v)}" for v, word in
-                       ((HOLDS, "holds"), (REVERSES, "reverses"), (NOT_RESOLVED, "not resolved"))
-                       if verdicts.count(v))
-    return f"{NOT_RESOLVED} ({counts} of {len(verdicts)} comparisons)"
-
-
-def claim(text, comparisons):
-    return dict(claim=text, verdict=combined(comparisons), comparisons=comparisons)
-
-
-def _grad_columns(summaries, evaluation="test"):
-    return [c for c in summaries[0]["results"][evaluation] if c.startswith("Grad ")]
-
-
-def _labels(summaries):
-    """The training rows, in plan order."""
-    return list(dict.fromkeys(s["label"] for s in summaries))
-
-
-def more_steps(summaries, a, b, evaluation="test", where=""):
-    """Per training row, exact match with ``b`` test-time steps against ``a`` (e.g. "Grad 0"
-    -> "Grad 20"), paired by seed."""
-    return [compare(f"{where}{r}: {a} -> {b}", per_seed(summaries, r, b, evaluation),
-                    per_seed(summaries, r, a, evaluation)) for r in _labels(summaries)]
-
-
-def search_steps(summaries, evaluation="test"):
-    """Claim 1 over the whole range of K, row by row: each step from one Grad column to the
-    next as a paired comparison, and where the row peaks (the column with the highest mean)."""
-    grads = _grad_columns(summaries, evaluation)
-    steps = [more_steps(summaries, a, b, evaluation) for a, b in zip(grads, grads[1:])]
-    out = {}
-    for i, label in enumerate(_labels(summaries)):
-        means = {c: onp.mean(list(per_seed(summaries, label, c, evaluation).values()))
-                 for c in grads}
-        out[label] = dict(peak=max(means, key=means.get), steps=[step[i] for step in steps])
-    return out
-
-
-def table1_claims(summaries, evaluation="test"):
-    """The paper's claims of Table 1, each judged on paired per-seed differences."""
-    grads = _grad_columns(summaries, evaluation)
-    top = grads[-1]
-    mid = "Grad 20" if "Grad 20" in grads else grads[-2]
-    labels = _labels(summaries)
-    em = lambda label, column: per_seed(summaries, label, column, evaluation)
-    claims = []
-    # 1. Test-time scaling: more gradient steps, higher exact match, up to the largest K.
-    claims.append(claim(f"1a. More test-time gradient steps help: {grads[0]} -> {mid}",
-                        more_steps(summaries, grads[0], mid, evaluation)))
-    claims.append(claim(f"1b. ... and keep helping: {mid} -> {top}",
-                        more_steps(summaries, mid, top, evaluation)))
-    # 2. Grad 1 training beats mean training at a high test budget.
-    if {"Grad 0", "Grad 1"} <= set(labels):
-        claims.append(claim(f"2. Training with Grad 1 beats mean training (Grad 0) at {top}",
-                            [compare(f"{top}: Grad 1 - Grad 0", em("Grad 1", top),
-                                     em("Grad 0", top))]))
-    # 3. Gradient search beats random search: at test time (every training row), and as the
-    # training method (the Grad 1 row against the Sample 5 row).
-    sample_col = next((c for c in summaries[0]["results"][evaluation]
-                       if c.startswith("Sample ")), None)
-    if sample_col:
-        claims.append(claim(f"3a. At test time, {mid} beats {sample_col}",
-                            [compare(f"{r}: {mid} - {sample_col}", em(r, mid), em(r, sample_col))
-                             for r in labels]))
-    if {"Grad 1", "Sample 5"} <= set(labels):
-        claims.append(claim(f"3b. In training, Grad 1 beats Sample 5 (at {top})",
-                            [compare(f"{top}: Grad 1 - Sample 5", em("Grad 1", top),
-                                     em("Sample 5", top))]))
-    # 4. Stop-gradient is better (exact match at the top budget) and cheaper (time per step).
-    if {"Grad 1", "Grad 1, no stop-grad"} <= set(labels):
-        claims.append(claim(f"4a. Stop-gradient training is better than differentiating through "
-                            f"the latent step (at {top})",
-                            [compare(f"{top}: Grad 1 - Grad 1, no stop-grad", em("Grad 1", top),
-                                     em("Grad 1, no stop-grad", top))]))
-        claims.append(claim("4b. ... and cheaper (training time per step; depends on the "
-                            "machine and its load)",
-                            [compare("no stop-grad - stop-grad",
-                                     ms_per_step(summaries, "Grad 1, no stop-grad"),
-                                     ms_per_step(summaries, "Grad 1"), unit=" ms / step")]))
-    return claims
-
-
-def seen_vs_unseen(summaries, evaluation="test", column=None):
-    """Per training row, exact match on training-side (seen) programs minus held-out
-    (unseen) ones, paired by seed: what recall adds to generalisation."""
-    seen = evaluation + SEEN
-    if seen not in summaries[0]["results"]:
-        return []
-    column = column or _grad_columns(summaries, evaluation)[-1]
-    return [compare(f"{r}: seen - unseen at {column}",
-                    per_seed(summaries, r, column, seen), per_seed(summaries, r, column, evaluation))
-            for r in _labels(summaries)]
-
-
-def claims_markdown(claims):
-    lines = []
-    for c in claims:
-        lines.append(f"- **{c['claim']}**: {c['verdict']}.")
-        lines += [f"  - {x['evidence']}" for x in c["comparisons"]]
-    return "\n".join(lines)
-
-
-def _interval(c):
-    """'[-7.2, +25.0]', or '(1 seed, no interval)' where one seed gives no spread to judge."""
-    if c["n"] < 2:
-        return "(1 seed, no interval)"
-    return f"[{c['low']:+.1f}, {c['high']:+.1f}]"
-
-
-def steps_markdown(steps):
-    """Claim 1 step by step: one row per training row, one column per step of K."""
-    first = next(iter(steps.values()))["steps"]
-    names = [c["what"].split(": ", 1)[1] for c in first]
-    short = {HOLDS: "holds", REVERSES: "**reverses**", NOT_RESOLVED: "n.r."}
-    lines = ["| Training | " + " | ".join(names) + " | peak |", "|---|" + "---|" * (len(names) + 1)]
-    for label, row in steps.items():
-        cells = [f"{c['mean']:+.1f} {_interval(c)} {short[c['verdict']]}" for c in row["steps"]]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {row['peak']} |")
-    return "\n".join(lines)
-
-
-def ood_claims(summaries):
-    """Table 6's claims at every evaluation density, on paired per-seed differences."""
-    grads = _grad_columns(summaries, next(iter(OOD_DENSITIES)))
-    top, mid = grads[-1], grads[-2]
-    labels = _labels(summaries)
-    em = lambda label, column, name: per_seed(summaries, label, column, name)
-    claims = []
-    if {"Grad 0", "Grad 1"} <= set(labels):
-        claims.append(claim(f"1. Training with Grad 1 generalises better than mean training "
-                            f"(at {top}), at every density",
-                            [compare(f"{name}: Grad 1 - Grad 0", em("Grad 1", top, name),
-                                     em("Grad 0", top, name)) for name in OOD_DENSITIES]))
-    claims.append(claim(f"2. Test-time search recovers accuracy out of distribution "
-                        f"({grads[0]} -> {top})",
-                        [c for name in OOD_DENSITIES for c in more_steps(
-                            summaries, grads[0], top, name, where=f"{name}, trained ")]))
-    claims.append(claim(f"3. ... and more steps keep helping ({mid} -> {top})",
-                        [c for name in OOD_DENSITIES for c in more_steps(
-                            summaries, mid, top, name, where=f"{name}, trained ")]))
-    return claims
-
-
-def ood_markdown(aggs, seeds):
-    """aggs: ``{evaluation name: aggregate}``. Cells "Grad 0 / 10 / 100" like Table 6."""
-    names = [n for n in aggs if not n.endswith(SEEN)]
-    labels = list(aggs[names[0]])
-    columns = list(aggs[names[0]][labels[0]])
-    spread = " (std)" if seeds > 1 else ""
-    lines = []
-    for title, suffix in (("held-out (unseen) programs", ""), ("training-side (seen) programs",
-                                                               SEEN)):
-        if names[0] + suffix not in aggs:
-            continue
-        lines += [f"Exact match % on {title}, inference " + " / ".join(columns)
-                  + (f", mean{spread} over {seeds} seeds" if seeds > 1 else ", one seed")
-                  + ("; the paper's row below each." if not suffix else "."), "",
-                  "| Training | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-        for label in labels:
-            cells = [" / ".join(_fmt(v["exact_match"], seeds)
-                                for v in aggs[n + suffix][label].values()) for n in names]
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
-            paper = PAPER_TABLE6.get(label)
-            if paper and not suffix:
-                lines.append(f"| paper {label} | " + " | ".join(" / ".join(map(str, paper[n]))
-                                                                for n in names) + " |")
-        lines.append("")
-    return "\n".join(lines).rstrip()
-
-
-# --------------------------------------------------------------------------------------
-# The record of a run: command, versions, machine, wall time
-# --------------------------------------------------------------------------------------
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _gpu():
-    try:
-        import cupy
-        count = cupy.cuda.runtime.getDeviceCount()
-        return cupy.cuda.runtime.getDeviceProperties(0)["name"].decode() if count else None
-    except Exception:  # no CuPy, no driver, no device: no GPU to report
-        return None
-
-
-def _git_commit():
-    """The commit of this copy of lpn_mini, "+changes" if its library files (the grader
-    aside: it never touches a run) differ from it; None outside a git checkout."""
-    here = os.path.dirname(os.path.dirname(__file__))  # lpn_mini/
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, cwd=here)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                ".", ":(exclude)course"], capture_output=True, text=True,
-                               timeout=5, cwd=here)
-        return (out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")) or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-# Read once, when the code is imported: a run records the commit of the code it ran, even
-# if the checkout moves on while it trains (a worker process imports it when it starts).
-CODE_COMMIT = _git_commit()
-
-
-def environment():
-    from importlib.metadata import PackageNotFoundError, version
-
-    import matplotlib
-    try:
-        autograd_version = version("autograd")
-    except PackageNotFoundError:
-        autograd_version = "unknown"
-    versions = {"python": platform.python_version(), "numpy": onp.__version__,
-                "autograd": autograd_version,
-                "matplotlib": matplotlib.__version__, "lpn_mini": __version__,
-                "git_commit": CODE_COMMIT}
-    machine = {"cpu": _cpu_model(), "cores": os.cpu_count(), "gpu": _gpu(),
-               "platform": platform.platform()}
-    return versions, machine
 
 
 # --------------------------------------------------------------------------------------
@@ -828,7 +212,7 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
     reused = sum(s["reused"] for s in summaries)
     if missing:
         footer += (f" Rows not run yet (no record for every seed): {', '.join(missing)}; "
-                   f"add them with `--rows {','.join(map(_slug, missing))}`.")
+                   f"add them with `--rows {','.join(map(slug, missing))}`.")
     if reused:
         footer += (f" {reused} of the runs were reused from an earlier invocation (their "
                    "records say when and where they trained).")
@@ -840,18 +224,11 @@ def reproduce(experiment, out_dir=None, scale="laptop", quick=False, seeds=None,
     footer += (f" Runs trained on {'; '.join(cpus)}, code of commit {', '.join(commits)} "
                f"(each run's record: {os.path.join(out_dir, 'runs')}/). Settings: {settings}.")
     table += footer
-    _write_json(os.path.join(out_dir, "results.json"), record)
+    write_json(os.path.join(out_dir, "results.json"), record)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(f"# {experiment} ({'quick' if quick else scale} scale)\n\n{table}\n")
     echo("\n" + table)
     return record
-
-
-def _write_json(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
 
 
 def _cost(summaries):
@@ -954,7 +331,7 @@ def mean_table(aggs, seeds):
                   "| Training | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
         for label, row in agg.items():
             lines.append(f"| {label} | " + " | ".join(
-                f"{_fmt(row[c]['exact_match'], seeds)} / {_fmt(row[c]['cell_accuracy'], seeds)}"
+                f"{format_mean_std(row[c]['exact_match'], seeds)} / {format_mean_std(row[c]['cell_accuracy'], seeds)}"
                 for c in columns) + " |")
         lines.append("")
     return "\n".join(lines).rstrip()
@@ -964,7 +341,7 @@ def _write_latent2d(record, summaries, out_dir, seeds):
     from ..evaluation import eval_tasks, search_options
     from ..architectures import encode
     from .plotting import plot_landscapes, plot_latent_plane
-    params, config = _params_of(summaries[0])  # the figures: seed 0
+    params, config = params_of(summaries[0])  # the figures: seed 0
     x, y = eval_tasks(config)
     # Draw the part of the plane where the encoder puts the evaluation tasks.
     mu, _ = encode(params["encoder"], x, y)
@@ -975,7 +352,7 @@ def _write_latent2d(record, summaries, out_dir, seeds):
     aggs = {"Held-out (unseen) programs": aggregate(summaries)}
     if "test" + SEEN in summaries[0]["results"]:
         aggs["Training-side (seen) programs"] = aggregate(summaries, "test" + SEEN)
-    grads = _grad_columns(summaries)
+    grads = grad_columns(summaries)
     claims = [claim(f"Test-time search in the 2-D latent space helps ({grads[0]} -> {grads[-1]})",
                     [compare(f"{m.replace('_', ' ')}: {grads[0]} -> {grads[-1]}",
                              per_seed(summaries, "Grad 1", grads[-1], "test", m),
@@ -1034,7 +411,7 @@ def _write_arc(record, summaries, out_dir, seeds):
                                                     "same": len(problems) - better - worse})
     plot_arc_scores({m: {k: v["mean"] for k, v in o.items()} for m, o in overall.items()}, copy,
                     os.path.join(out_dir, "arc_scores.png"))
-    plot_arc_examples(_params_of(s0), s0, problems, os.path.join(out_dir, "arc_examples.png"))
+    plot_arc_examples(params_of(s0), s0, problems, os.path.join(out_dir, "arc_examples.png"))
     lines = [f"{len(problems)} test pairs of {len(tasks)} ARC-AGI-1 evaluation tasks whose grids "
              "all fit in 10 x 10 (padded with a padding colour, so the output shape is predicted "
              "too). Percent of test pairs, " + (f"mean (std) over {seeds} seeds." if seeds > 1
@@ -1042,7 +419,7 @@ def _write_arc(record, summaries, out_dir, seeds):
              "| Inference | top-1 exact | top-2 exact | cell accuracy | shape right |",
              "|---|---|---|---|---|"]
     for m, o in overall.items():
-        lines.append(f"| {m} | " + " | ".join(_fmt(o[k], seeds) for k in
+        lines.append(f"| {m} | " + " | ".join(format_mean_std(o[k], seeds) for k in
                                              ("top1", "top2", "cell_accuracy", "shape")) + " |")
     lines.append(f"| copy the input (baseline) | {copy['top1']:.1f} | - | "
                  f"{copy['cell_accuracy']:.1f} | {copy['shape']:.1f} |")
@@ -1060,7 +437,7 @@ def _write_arc(record, summaries, out_dir, seeds):
     return "\n".join(lines)
 
 
-def _params_of(summary):
+def params_of(summary):
     from ..checkpoint import load_checkpoint
     params, _, config, _ = load_checkpoint(os.path.join(summary["run_dir"], "checkpoint.npz"))
     return params, config

@@ -32,7 +32,7 @@ from lpn_mini.latent import (LEAVE_ONE_OUT, _select_best, ascent_path, leave_one
                              reparameterize, specification_log_likelihood)
 from lpn_mini.losses import log_likelihood
 from lpn_mini.architectures import decode, encode, latent_dim_of
-from lpn_mini.experiments.reproduce import compare
+from lpn_mini.experiments.tables import compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 K_MAX = 100

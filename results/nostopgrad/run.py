@@ -18,7 +18,9 @@ import numpy as onp
 
 from lpn_mini.config import config_from_dict, with_overrides
 from lpn_mini.optim import tree_leaves
-from lpn_mini.experiments.reproduce import Job, _params_of, committed_run, plan, run_jobs, write_record
+from lpn_mini.experiments.plan import Job, plan
+from lpn_mini.experiments.runs import committed_run, write_record
+from lpn_mini.experiments.reproduce import params_of, run_jobs
 from lpn_mini.experiments.stats import describe, paired
 from lpn_mini.training import loss_and_grad, step_randomness
 
@@ -55,7 +57,7 @@ def _slug_of(job):
 
 
 def gradient_norm(summary):
-    params, config = _params_of(summary)
+    params, config = params_of(summary)
     norms = []
     for step in range(1000, 1005):
         x, y, eps, search = step_randomness(config, step, config.latent_dim)

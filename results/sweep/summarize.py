@@ -18,7 +18,7 @@ import glob
 import json
 import os
 
-from lpn_mini.experiments.reproduce import compare
+from lpn_mini.experiments.tables import compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLUMN = "Grad 100"
