@@ -350,7 +350,7 @@ CUPY_PROBE = r"""
 import json, sys
 import numpy
 try:
-    from lpn_mini.backend import get_module
+    from lpn_mini.device.backend import get_module
     cupy = get_module("gpu")                 # the sentence a user would see, if it fails
 except ValueError as e:
     sys.exit(f"PROBLEM: {e}")

@@ -1,7 +1,7 @@
 """benchmarks/gpu_check.py, the one command a machine with an NVIDIA GPU runs, tested here
 without one: its no-GPU answer, its report from a fixed measurement, its parsers, its time
 limits, and a dry run of every stage against a pretend nvidia-smi and a pretend CuPy made
-of lpn-mini's fake GPU (``lpn_mini/fake_device.py``)."""
+of lpn-mini's fake GPU (``lpn_mini/device/fake_device.py``)."""
 import importlib.util
 import json
 import os
@@ -85,7 +85,7 @@ FAKE_CUPY = '''\
 """A pretend CuPy for a dry run on a CPU: lpn-mini's fake GPU under CuPy's name."""
 import types
 import numpy
-from lpn_mini.fake_device import FakeDeviceArray, fake_xp
+from lpn_mini.device.fake_device import FakeDeviceArray, fake_xp
 __version__ = "0.0+pretend"
 ndarray = FakeDeviceArray
 float32, float64, int32, int64, bool_ = (numpy.float32, numpy.float64, numpy.int32,
