@@ -18,7 +18,7 @@ import pytest
 from lpn_mini.experiments import cluster as cluster_module
 from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.cli import main
-from lpn_mini.experiments.runs import gpu
+from lpn_mini.experiments import runs as runs_module
 from lpn_mini.experiments.reproduce import BLAS_THREADS
 
 from helpers import one_blas_thread_reproduction
@@ -241,7 +241,7 @@ def test_dask_scheduler_and_worker_processes(tmp_path, reference, capsys):
             before = seen()
             capsys.readouterr()
             code, _ = _reproduce(tmp_path / "gpu", "--device", "gpu", "--scheduler", address)
-            if gpu() is None:
+            if runs_module.gpu() is None:
                 err = capsys.readouterr().err.strip().splitlines()[-1]  # below the bar
                 assert code == 2 and err.startswith("lpn-mini reproduce: error: "), err
                 assert "the GPU needs CuPy" in err or "no GPU is usable" in err, err
