@@ -90,8 +90,8 @@ def compare(what, a, b, unit=" points"):
         # spread are what these seeds show.
         p["seeds_needed"] = seeds_needed(p["diffs"])
         evidence += ("; about {} seeds would resolve it (80% power)".format(p["seeds_needed"])
-                     if p["seeds_needed"] else "; no number of seeds would (mean 0 or "
-                     "over 1000 needed)")
+                     if p["seeds_needed"] else "; the mean difference is about 0: more "
+                     "than 1000 seeds would not resolve it")
     return dict(what=what, **p, evidence=evidence)
 
 
