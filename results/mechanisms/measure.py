@@ -66,10 +66,12 @@ def follow_search(params, config, chunk=64):
     return {k: v / (len(x) * x.shape[1]) for k, v in sums.items()}
 
 
-def measure(runs_dir, records_dir):
+def measure(runs_dir, records_dir, seeds=None):
     runs = {}
     for path in sorted(glob.glob(os.path.join(runs_dir, "*-seed*", "checkpoint.npz"))):
         name = os.path.basename(os.path.dirname(path))
+        if seeds is not None and int(name.rsplit("seed", 1)[1]) not in seeds:
+            continue
         params, _, config, step = load_checkpoint(path)
         if step < config.steps:
             print(f"{name}: still training (step {step} of {config.steps}); skipped")
@@ -87,6 +89,16 @@ def measure(runs_dir, records_dir):
               f"{curves['held'][20]:.4f} -> {curves['held'][100]:.4f}, exact "
               f"{100 * curves['exact'][20]:.1f} -> {100 * curves['exact'][100]:.1f}")
     return runs
+
+
+def parse_seeds(text):
+    """"5-9" -> {5, ..., 9}; "0,2" -> {0, 2}; None -> None."""
+    if text is None:
+        return None
+    if "-" in text:
+        first, last = text.split("-")
+        return set(range(int(first), int(last) + 1))
+    return {int(k) for k in text.split(",")}
 
 
 def claims(runs, a=20, b=100):
@@ -137,8 +149,10 @@ def main():
     parser.add_argument("--records", default=os.path.join(HERE, "..", "table1", "runs"),
                         help="the runs' committed records, to check the table's numbers")
     parser.add_argument("--out", default=HERE)
+    parser.add_argument("--seeds", default=None,
+                        help="only these seeds, e.g. 5-9 or 0,1,2 (default: every checkpoint)")
     args = parser.parse_args()
-    runs = measure(args.runs_dir, args.records)
+    runs = measure(args.runs_dir, args.records, parse_seeds(args.seeds))
     if not runs:
         raise SystemExit(f"no finished checkpoint under {args.runs_dir}; train with "
                          f"`lpn-mini reproduce table1` first.")
@@ -153,7 +167,8 @@ def main():
              "`lpn_mini/experiments/stats.py`):", ""]
     lines += [f"- {c['evidence']} ({c['verdict']})" for c in found]
     lines += ["", "![spec and held-out log-likelihood against K](reversal.png)", "",
-              f"Runs: {', '.join(sorted(runs))}. Command: `python results/mechanisms/measure.py` "
+              f"Runs: {', '.join(sorted(runs))}. Command: `python results/mechanisms/measure.py"
+              + (f" --seeds {args.seeds}" if args.seeds else "") + "` "
               "on the checkpoints `lpn-mini reproduce table1` leaves in "
               "runs/reproduce/table1-laptop (the same code and seeds as the records in "
               "results/table1/runs/)."]
