@@ -85,7 +85,9 @@ def compare(what, a, b, unit=" points"):
     """One paired comparison "a > b" (``{seed: value}`` each), with its line of evidence."""
     p = paired(a, b)
     evidence = f"{what}: {describe(p, unit)}"
-    if p["verdict"] == NOT_RESOLVED and p["n"] >= 2:
+    if p["verdict"] == NOT_RESOLVED and p["n"] >= 2 and round(p["mean"], 1) == 0:
+        evidence += "; the mean difference rounds to 0"      # nothing worth more seeds
+    elif p["verdict"] == NOT_RESOLVED and p["n"] >= 2:
         # A power analysis: how many seeds would settle it, if the difference and its
         # spread are what these seeds show.
         p["seeds_needed"] = seeds_needed(p["diffs"])
