@@ -9,10 +9,12 @@ For each preset and each condition (0, 1, 2 busy background programs, which this
 starts itself: a Python loop that spins in a subprocess, like a browser tab at work), one
 training step of the preset (Algorithm 2 and Adam, as ``lpn-mini train`` runs it) is timed
 with 1, 2, ... (one per core) BLAS threads. The thread counts take turns in blocks of a few
-steps, so a change in the machine's other load falls on every count alike. The table gives
-the median step time of each count and its ratio to the fastest count of the same condition,
-and marks lpn-mini's default (``lpn_mini.device.blas.default_threads``). The target: the default
-within 10% of the fastest in every condition.
+steps, so a change in the machine's other load falls on every count alike. lpn-mini's default
+adapts to the machine's load, so in each condition, once the busy programs spin, the script
+measures the load as a run would (``blas.busy_cores``) and marks the count the rule picks
+there (``blas.threads_for_load``). The table gives the median step time of each count and
+its ratio to the fastest count of the same condition. The target: the default within 10% of
+the fastest in every condition.
 """
 import argparse
 import contextlib
@@ -26,7 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from lpn_mini.device.allocator import keep_freed_memory
-from lpn_mini.device.blas import default_threads
+from lpn_mini.device.blas import busy_cores, threads_for_load, usable_cores
 from lpn_mini.config import make_config
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, warmup_lr
 from lpn_mini.training import loss_and_grad, new_params, step_randomness
@@ -98,36 +100,41 @@ def median_step_times(config, thread_counts, steps, warmup=2):
 
 
 def measure(presets, conditions, thread_counts, steps=None, echo=print):
-    """Rows ``(preset, busy, threads, median s, ratio to the fastest, is default)``."""
+    """Rows ``(preset, busy programs, cores busy as measured, threads, median s, ratio to
+    the fastest, is default)``."""
     rows = []
     for name in presets:
         config = make_config(name)
-        default = default_threads(config)
         for busy in conditions:
             with busy_programs(busy):
+                others = busy_cores()  # as a run measures it when it starts
+                default, why = threads_for_load(others, usable_cores())
                 load = os.getloadavg()[0]
                 medians = median_step_times(config, thread_counts, steps or STEPS[name])
             fastest = min(medians.values())
             for t, m in medians.items():
-                rows.append((name, busy, t, m, m / fastest, t == default))
-            echo(f"  {name}, {busy} busy (load {load:.1f}): " + ", ".join(
-                f"{t} thread(s) {1e3 * m:.1f} ms" for t, m in medians.items()))
+                rows.append((name, busy, others, t, m, m / fastest, t == default))
+            echo(f"  {name}, {busy} busy (load average {load:.1f}; default {default} "
+                 f"thread(s): {why}): " + ", ".join(
+                     f"{t} thread(s) {1e3 * m:.1f} ms" for t, m in medians.items()))
     return rows
 
 
 def table(rows):
-    lines = ["| preset | busy programs | BLAS threads | median ms / step | ratio to fastest |",
-             "|---|---|---|---|---|"]
-    for name, busy, t, m, ratio, default in rows:
+    lines = ["| preset | busy programs | cores busy (measured) | BLAS threads | median ms / step "
+             "| ratio to fastest |", "|---|---|---|---|---|---|"]
+    for name, busy, others, t, m, ratio, default in rows:
         mark = " (default)" if default else ""
-        lines.append(f"| {name} | {busy} | {t}{mark} | {1e3 * m:.1f} | {ratio:.2f} |")
+        measured = "unknown" if others is None else f"{others:.2f}"
+        lines.append(f"| {name} | {busy} | {measured} | {t}{mark} | {1e3 * m:.1f} "
+                     f"| {ratio:.2f} |")
     return "\n".join(lines)
 
 
 def verdicts(rows, tolerance=0.10):
     """One line per (preset, condition): the default's ratio to the fastest, within target?"""
     out = []
-    for name, busy, t, m, ratio, default in rows:
+    for name, busy, others, t, m, ratio, default in rows:
         if default:
             ok = "ok" if ratio <= 1 + tolerance else f"MISSED (more than {tolerance:.0%})"
             out.append(f"{name}, {busy} busy: default {t} thread(s) at {ratio:.2f}x the "
@@ -151,7 +158,7 @@ def main(argv=None):
     presets = ["tiny"] if args.quick else args.presets.split(",")
     conditions = [0] if args.quick else [int(b) for b in args.busy.split(",")]
     steps = args.steps or (STEPS["tiny"] if args.quick else None)
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     blas = next(i for i in threadpool_info() if i["user_api"] == "blas")
     print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, "
           f"{blas['internal_api']} {blas['version']} ({blas.get('threading_layer', '')}), "

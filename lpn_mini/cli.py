@@ -413,7 +413,7 @@ def _train_then_evaluate(args, config):
     run_dir = args.run_dir
     kind = "ARC" if config.task == "arc" else "Pattern"
     print(f"training {training_label(config)} on {config.grid_size}x{config.grid_size} {kind} "
-          f"tasks for {config.steps} steps ({describe(chosen_threads(config))}) -> {run_dir}")
+          f"tasks for {config.steps} steps ({describe(config)}) -> {run_dir}")
     ckpt = os.path.join(run_dir, "checkpoint.npz")
     before = None if args.no_resume else checkpoint_step(ckpt)
     t0 = time.perf_counter()
