@@ -41,9 +41,9 @@ file with --toml; `lpn-mini train --list-keys` prints every key with its value, 
 allows and what it means. `steps` is how long to train; `latent_steps` is K, the latent
 gradient steps inside every training step.
 
-Threads: train, demo, evaluate and show run the matrix products with 1 BLAS thread, the
-fastest count measured at every preset on a 2-core machine doing other work
-(docs/threads.md). Change it with --threads N or {threads_env}=N; where
+Threads: train, demo, evaluate and show pick the BLAS thread count by the machine's load:
+one per core when other programs keep less than half a core busy, else 1, the faster
+choice in every condition measured on a 2-core machine (docs/threads.md). Change it with --threads N or {threads_env}=N; where
 OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS is set, lpn-mini leaves BLAS
 alone. A run directory is locked while it trains: a second training into it is refused.
 """
@@ -64,8 +64,8 @@ def _config_args(p):
 
 def _threads_arg(p):
     p.add_argument("--threads", metavar="N",
-                   help=f"BLAS threads for the matrix products (default 1, the fastest on a "
-                        f"laptop: docs/threads.md); also the environment variable "
+                   help=f"BLAS threads for the matrix products (default: one per core on an "
+                        f"idle machine, else 1: docs/threads.md); also the environment variable "
                         f"{THREADS_ENV}")
 
 

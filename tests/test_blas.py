@@ -220,7 +220,7 @@ def test_help_says_how_threads_are_chosen(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "1 BLAS thread" in out and "--threads N or LPN_MINI_THREADS=N" in out
+    assert "less than half a core busy, else 1" in out and "--threads N or LPN_MINI_THREADS=N" in out
     assert "OPENBLAS_NUM_THREADS" in out and "docs/threads.md" in out
 
 
