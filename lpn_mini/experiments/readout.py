@@ -25,6 +25,7 @@ for a model whose input holds the answer, not a test of search against no search
 import numpy as onp
 
 from ..conv import cooccurrence, unfold
+from ..evaluation import eval_tasks
 from ..inference import scores
 from ..checks import check_count, check_grids
 
@@ -67,6 +68,5 @@ def readout_scores(config, x=None, y=None):
     (``evaluation.eval_tasks``), scored like every trained model:
     ``{"exact_match", "cell_accuracy"}`` as fractions."""
     if x is None:
-        from ..evaluation import eval_tasks
         x, y = eval_tasks(config)
     return scores(readout_predict(x, y, config.num_colors, config.window), y)

@@ -73,21 +73,16 @@ def more_seeds_recorded(job_list, out_dir):
     """``[(job, record)]`` for the runs of ``job_list``'s rows recorded in ``out_dir/runs/``
     with a seed beyond those planned (seeds N, N + 1, ... of a row that has them), in seed
     order. A record whose config is not the row's (another preset, say) is not taken."""
-    planned = {(j.label, j.seed) for j in job_list}
-    first = {}
-    for j in job_list:
-        first.setdefault(j.label, j)
     found = []
-    for label, job in first.items():
-        seed = max(k for lbl, k in planned if lbl == label) + 1
+    for label in dict.fromkeys(j.label for j in job_list):
+        row = [j for j in job_list if j.label == label]
+        job, config = row[0], config_from_dict(row[0].config)
+        seed = max(j.seed for j in row) + 1
         while True:
-            config = config_from_dict(job.config)
-            extra = dataclasses.replace(job, seed=seed, config=dataclasses.asdict(
-                dataclasses.replace(config, seed=seed)),
-                run_dir=job.run_dir.rsplit("-seed", 1)[0] + f"-seed{seed}")
-            if not os.path.exists(record_path(out_dir, extra)):
-                break
-            record = committed_run(extra, out_dir)
+            extra = dataclasses.replace(
+                job, seed=seed, config=dataclasses.asdict(dataclasses.replace(config, seed=seed)),
+                run_dir=os.path.join(os.path.dirname(job.run_dir), f"{slug(label)}-seed{seed}"))
+            record = committed_run(extra, out_dir)   # None: not recorded, or another config
             if record is None:
                 break
             found.append((extra, record))

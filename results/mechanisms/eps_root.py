@@ -25,11 +25,12 @@ import glob
 import json
 import os
 
+import autograd.numpy as np
 import numpy as onp
 from autograd import grad
 
 from lpn_mini.checkpoint import load_checkpoint
-from lpn_mini.latent import (LEAVE_ONE_OUT, _clip_by_norm, leave_one_out_mean, reparameterize,
+from lpn_mini.latent import (LEAVE_ONE_OUT, leave_one_out_mean, reparameterize,
                              specification_log_likelihood)
 from lpn_mini.architectures import encode, latent_dim_of
 from lpn_mini.training import new_params, step_randomness
@@ -52,9 +53,16 @@ def clipped_gradients(params, config, steps):
         x, y, eps, _ = step_randomness(config, step, latent_dim_of(params))
         mu, logvar = encode(params["encoder"], x, y)
         z = leave_one_out_mean(reparameterize(mu, logvar, eps))
-        objective = lambda z: onp.sum(specification_log_likelihood(
+        objective = lambda z: np.sum(specification_log_likelihood(
             params["decoder"], x, y, z, LEAVE_ONE_OUT, config.likelihood))
-        g = _clip_by_norm(grad(objective)(z), config.latent_clip or None, config.latent_clip_mode)
+        g = grad(objective)(z)
+        if config.latent_clip and config.latent_clip_mode != "global":
+            raise SystemExit(f"this measures the official search, whose clip is global; this "
+                             f"checkpoint's config has latent_clip_mode = "
+                             f"{config.latent_clip_mode!r}: pass runs trained with the official "
+                             f"settings.")
+        if config.latent_clip:   # the official clip: one norm over the batch of latents
+            g = g * (config.latent_clip / max(float(onp.sqrt(onp.sum(g ** 2))), config.latent_clip))
         out.append(onp.ravel(g))
     return onp.concatenate(out)
 

@@ -28,7 +28,7 @@ import numpy as onp
 
 from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.evaluation import eval_tasks, search_options, training_label
-from lpn_mini.latent import (LEAVE_ONE_OUT, _select_best, ascent_path, leave_one_out_mean,
+from lpn_mini.latent import (LEAVE_ONE_OUT, ascent_path, leave_one_out_mean,
                              reparameterize, specification_log_likelihood)
 from lpn_mini.losses import log_likelihood
 from lpn_mini.architectures import decode, encode, latent_dim_of
@@ -54,9 +54,12 @@ def follow_search(params, config, chunk=64):
         opts = search_options(config, "grad", K_MAX)
         opts = {k: v for k, v in opts.items() if k not in ("method", "num_steps")}
         zs, values = ascent_path(dec, xs, ys, z_start, LEAVE_ONE_OUT, num_steps=K_MAX, **opts)
+        z_best, v_best = zs[0], values[0]     # the best point so far (best of trajectory)
         for K in range(K_MAX + 1):
-            z = _select_best(list(zs[:K + 1]), list(values[:K + 1])) if config.best_of_trajectory \
-                else zs[K]
+            better = values[K] > v_best        # strictly: on a tie the earlier point stays
+            z_best = onp.where(better[..., None], zs[K], z_best)
+            v_best = onp.maximum(values[K], v_best)
+            z = z_best if config.best_of_trajectory else zs[K]
             spec = specification_log_likelihood(dec, xs, ys, z, LEAVE_ONE_OUT, "mean") / (N - 1)
             held = log_likelihood(dec, xs, ys, z, "mean")                 # (B, N): pair i, z'_i
             pred = decode(dec, xs, z).argmax(axis=-1)
