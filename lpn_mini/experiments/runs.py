@@ -48,7 +48,7 @@ def record_path(out_dir, job):
 
 
 def committed_run(job, out_dir, needs_checkpoint=False):
-    """The record of ``job`` in ``out_dir/runs/`` (committed by an earlier session, perhaps on
+    """The record of ``job`` in ``out_dir/runs/`` (committed earlier, perhaps on
     another machine) if it is this exact job, marked ``reused``; otherwise None. With
     ``needs_checkpoint`` (a run whose weights the figures need) only if its checkpoint is
     here too."""
