@@ -60,6 +60,9 @@ def follow_search(params, config, chunk=64):
             z_best = onp.where(better[..., None], zs[K], z_best)
             v_best = onp.maximum(values[K], v_best)
             z = z_best if config.best_of_trajectory else zs[K]
+            # As latent_gradient_ascent returns it (stop-gradient: start + displacement), so
+            # the latents, not only the scores, are the evaluation's to the bit.
+            z = z_start if K == 0 else z_start + (z - z_start)
             spec = specification_log_likelihood(dec, xs, ys, z, LEAVE_ONE_OUT, "mean") / (N - 1)
             held = log_likelihood(dec, xs, ys, z, "mean")                 # (B, N): pair i, z'_i
             pred = decode(dec, xs, z).argmax(axis=-1)
