@@ -112,4 +112,4 @@ except ValueError as e:
 # 1. Generate 1000 tasks at density 0.5 and check that about half of the pattern cells are
 #    coloured.
 # 2. How many distinct programs does the 2 x 2 pattern task have with 10 colours? Why does
-#    that matter for a 2-dimensional latent (chapter 9)?
+#    that matter for a 2-dimensional latent (chapter 10)?

@@ -1,5 +1,5 @@
 """A pretend GPU: an array type that behaves like ``cupy.ndarray`` where it matters, so
-that the device logic of lpn-mini is tested, and taught (chapter 10), on any machine.
+that the device logic of lpn-mini is tested, and taught (chapter 11), on any machine.
 
 Like CuPy, a ``FakeDeviceArray``
 - refuses implicit conversion to a NumPy array (``numpy.asarray(fake)`` raises);

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 10: running on a GPU, and teaching autograd about device arrays
+# # Chapter 11: running on a GPU, and teaching autograd about device arrays
 #
 # **What this chapter builds:** the same training loss and gradients, computed on GPU arrays
 # with CuPy, and an understanding of the few places where HIPS autograd needed help.

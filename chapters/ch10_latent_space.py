@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 9: inside the latent space
+# # Chapter 10: inside the latent space
 #
 # **What this chapter builds:** pictures of what was learned. With a 2-dimensional latent
 # we can draw the whole latent space: which program each point runs, how well each point

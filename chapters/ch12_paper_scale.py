@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 11: the paper's scale needs structure
+# # Chapter 12: the paper's scale needs structure
 #
 # **What this chapter builds:** an explanation of why the plain MLP of chapters 1-3 stalls
 # on the paper's own Pattern task (10 x 10 grids, 4 x 4 patterns), and a look inside the
@@ -292,7 +292,7 @@ print("one hand-written kernel paints all 4 pairs of the task exactly")
 #
 # **In quick mode** (30 steps of 16 tasks) neither model has learned anything yet: the
 # numbers printed then show only that the code runs, and nothing below checks them. The
-# full run (`python chapters/ch11_paper_scale.py`, 1000 steps of 64 tasks per model, a few
+# full run (`python chapters/ch12_paper_scale.py`, 1000 steps of 64 tasks per model, a few
 # minutes on one core) is the one to read; its MLP run has the settings of the committed
 # `Grad 0, h 256x2, lr 1e-3` probe row above.
 
