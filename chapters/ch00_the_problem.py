@@ -1,18 +1,85 @@
 # %% [markdown]
-# # Chapter 0: the problem, and the Pattern task
+# # Chapter 0: the problem, the whole algorithm, and the Pattern task
 #
-# **What this chapter builds:** the data. A *program* is shown only through examples, and
-# LPN must infer it from them. We generate the paper's Pattern task, look at it, and check
-# what its generator promises.
+# **What this chapter builds:** the map. First the whole of LPN, both algorithms as the
+# paper gives them, the notation every chapter follows, and which chapter builds which line.
+# Then the data: the paper's Pattern task, generated, looked at and checked.
 #
-# **Algorithm 2, line 3:** "sample n input/output pairs from the same program".
-#
-# In ARC-style problems a program maps an input grid to an output grid. Nobody hands the
-# model the program; it sees a few pairs $(x_1, y_1), \dots, (x_n, y_n)$ produced by the same
-# program and must produce $y_{n+1}$ for a new $x_{n+1}$. LPN's idea is to represent the
+# In ARC-style problems a *program* maps an input grid to an output grid. Nobody hands the
+# model the program; it sees a few pairs $(x_1, y_1), \dots, (x_N, y_N)$ produced by the same
+# program and must produce the output for a new input. LPN's idea is to represent the
 # unknown program as a vector $z$ in a learned *latent* space: an encoder guesses $z$ from
-# the pairs, a decoder runs "program $z$" on an input, and at test time we can *search* that
-# space for the $z$ that best explains the examples.
+# each pair, a decoder runs "program $z$" on an input, and, before decoding, LPN *searches*
+# that space for the $z$ that best explains the given pairs.
+#
+# ## The whole algorithm
+#
+# **Algorithm 2 (training, one step).** Line numbers are the ones these chapters use; the
+# paper's arXiv appendix numbers the latent update line 9 (here 10) and the loss line 11
+# (here 12).
+#
+# | line | |
+# |---|---|
+# | 3 | sample $N$ input/output pairs $(x_i, y_i)$ of one program (a batch holds $B$ programs) |
+# | 4-6 | for every pair, in parallel: $\mu_i, \log\sigma^2_i = \text{encoder}_\phi(x_i, y_i)$, and $z_i = \mu_i + \epsilon_i \odot \sigma_i$ with $\epsilon_i \sim \mathcal{N}(0, I)$ |
+# | 7-8 | for every pair, in parallel: $z'_i = \frac{1}{N-1}\sum_{j \ne i} z_j$ (the mean of the *other* pairs' latents) |
+# | 9-11 | $K$ times: $z'_i \leftarrow z'_i + \alpha\, \nabla_z \sum_{j \ne i} \log p_\theta(y_j \mid x_j, z)\big\vert_{z = z'_i}$ (line 10) |
+# | 12 | $L_i = -\log p_\theta(y_i \mid x_i, z'_i) + \beta\, \mathrm{KL}\big(q_\phi(z \mid x_i, y_i) \,\Vert\, \mathcal{N}(0, I)\big)$ |
+# | 14 | $L = \frac{1}{N} \sum_i L_i$ (and the mean over the $B$ programs of the batch) |
+# | 15 | update $\phi$ and $\theta$ by a gradient step on $L$ |
+#
+# With stop-gradient (the paper's default) the update of line 10 is a constant for the
+# gradient of line 15. $K = 0$ ("mean training") skips lines 9-11.
+#
+# **Algorithm 1 (test time).** Given $N$ specification pairs of a new program and a test
+# input $x_{N+1}$: sample $z_i \sim q_\phi(z \mid x_i, y_i)$ for every pair; start at
+# $z' = \frac1N \sum_i z_i$; $K$ times $z' \leftarrow z' + \alpha\, \nabla_z \sum_i \log
+# p_\theta(y_i \mid x_i, z)\vert_{z = z'}$; output the most likely grid of
+# $p_\theta(y \mid x_{N+1}, z')$, cell by cell.
+#
+# Training and test time run the same search: in training, pair $i$ plays the test pair and
+# the other $N - 1$ pairs are its specification.
+#
+# ## Notation (one symbol, one meaning, in every chapter, exercise and docstring)
+#
+# | symbol | meaning | in the code |
+# |---|---|---|
+# | $B$ | programs (tasks) in a batch | first axis of every array |
+# | $N$ | pairs per task (the paper writes $n$) | second axis: `x, y` are `(B, N, H, W)` |
+# | $H, W$; $C$; $P$ | grid height and width; colours; the pattern's side | `grid_size`, `num_colors`, `pattern_size` |
+# | $x_i, y_i$ | pair $i$'s input and output grid, integers in $[0, C)$ | `x[:, i]`, `y[:, i]` |
+# | $\phi$, $\theta$ | encoder and decoder weights | `params["encoder"]`, `params["decoder"]` |
+# | $\mu_i, \log\sigma^2_i$ | the encoder's Gaussian for pair $i$ | `mu, logvar`, `(B, N, d)` |
+# | $d$ | latent dimensions | `latent_dim` |
+# | $\epsilon_i$ | standard normal noise of the reparameterization | `eps`, passed in |
+# | $z_i$, $z'_i$ | pair $i$'s latent; the latent that reconstructs pair $i$ | `z`, `z_prime` |
+# | $K$, $\alpha$ | latent search steps; latent step size | `num_steps`, `alpha` |
+# | $\beta$ | weight of the KL term | `beta` |
+# | $M$ | latents scored per task by the search objective | `mask` is `(M, N)` |
+# | $S$ | random latents tried by "Sample $S$" search | `num_samples` |
+# | eq. 9, 10, 11 | $L_{rec}$, the KL, $L = L_{rec} + \beta L_{KL}$ | `losses.py`, `training.py` |
+#
+# ## The map: which chapter builds what
+#
+# | | chapter | builds | lines | exercises |
+# |---|---|---|---|---|
+# | 0 | the problem | the algorithms, the notation, the Pattern task | 2: 3 | |
+# | 1 | an MLP from scratch | forward, backward by hand, gradient check, autograd, Adam | 2: 15 | ex01, ex02, ex03 |
+# | 2 | the encoder | one-hot grids, $\mu$ and $\log\sigma^2$, the reparameterization | 2: 4-6 | ex04 |
+# | 3 | the decoder | logits per cell, a stable log-softmax, the log-likelihood (eq. 9) | 2: 12 | ex05 |
+# | 4 | the KL term | eq. 10, a first training loop, what $\beta$ does | 2: 12 | ex06 |
+# | 5 | leave-one-out | $z'_i$, scoring each pair from the others, a model that cheats | 2: 7-8 | ex07 |
+# | 6 | latent ascent | the search objective, one step, $K$ steps, stop-gradient | 2: 9-11 | ex08 |
+# | 7 | training | Algorithm 2 assembled, trained live, the library's `train` | 2: 3-15 | ex09 |
+# | 8 | test-time search | Algorithm 1 assembled; gradient against random search | 1 | ex10 |
+# | 9 | what the official code adds | Adam on latents, best-of-trajectory, clipping, mean likelihood, held-out programs, each measured | | |
+# | 10 | inside the latent space | a 2-D latent plane and an ascent path on it | 1 | |
+# | 11 | on a GPU | the same code on device arrays | | |
+# | 12 | the paper's scale | why the MLP stalls at 10 x 10, and a conv model | | |
+#
+# Chapters 1-8 train exactly what the two algorithms say (plain gradient steps on the
+# latents, the likelihood summed over cells, the last point of the search). The official
+# code adds more; chapter 9 adds each piece and measures what it changes.
 
 # %%
 import numpy as np
@@ -30,7 +97,7 @@ from lpn_mini.experiments.plotting import draw_grid
 # The program is "paste *this* pattern where the blue cell is", and the pattern is what the
 # latent has to carry.
 #
-# Tasks come as integer arrays `x, y` of shape `(B, N, H, W)`: B tasks, N pairs each.
+# Tasks come as integer arrays `x, y` of shape `(B, N, H, W)`: $B$ tasks, $N$ pairs each.
 # Randomness is always passed in as a `numpy.random.Generator`.
 
 # %%

@@ -31,7 +31,7 @@ CHAPTERS = (
     Chapter("ch01_mlp", "An MLP from scratch, and how to train it",
             "forward pass, backward pass by hand, gradient check, autograd, Adam",
             "2, line 15", ("mlp_forward", "mlp_backward", "adam_update"),
-            ("init_mlp", "mlp_forward", "mlp_backward", "adam_init", "adam_update")),
+            ("init_mlp", "mlp_forward", "mlp_backward", "adam_init", "adam_update", "tree_map")),
     Chapter("ch02_encoder", "The encoder",
             "one-hot grids, mu and logvar, the reparameterization trick",
             "2, lines 4-6", ("reparameterize",),
