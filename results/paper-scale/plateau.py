@@ -21,13 +21,13 @@ Writes ``results/paper-scale/plateau.json``.
 import glob
 import json
 import os
-import sys
 
 import numpy as onp
 
 from lpn_mini.checkpoint import load_checkpoint
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks
+from lpn_mini.experiments.paper_scale import split_scores
 from lpn_mini.latent import leave_one_out_mean
 from lpn_mini.architectures import decode, encode
 from lpn_mini.optim import tree_unflatten
@@ -35,8 +35,6 @@ from lpn_mini.optim import tree_unflatten
 import windowed  # results/paper-scale/windowed.py, beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from probe_mlp import split_scores  # noqa: E402
 
 
 def bag_of_colours_bound(P=4, colours=9, samples=200_000, seed=0):

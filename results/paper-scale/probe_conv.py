@@ -22,8 +22,6 @@ same function: the first line, step 100 of conv_grad0-lr4e-4.log, reproduces wit
 file). Seconds per step are from a core shared with another probe.
 """
 import argparse
-import os
-import sys
 import time
 
 import numpy as onp
@@ -32,13 +30,11 @@ from lpn_mini import training
 from lpn_mini.device.allocator import keep_freed_memory
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks, search_options
+from lpn_mini.experiments.paper_scale import split_scores  # inside / outside the pattern
 from lpn_mini.inference import scores
 from lpn_mini.latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from lpn_mini.architectures import decode, encode, latent_dim_of
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, warmup_lr
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from probe_mlp import split_scores  # noqa: E402  (inside / outside the pattern)
 
 
 def evaluate(params, config, x, y, num_steps, chunk=32):

@@ -37,10 +37,9 @@ from autograd import value_and_grad
 
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks
-from lpn_mini.latent import leave_one_out_mean
+from lpn_mini.experiments.paper_scale import mean_latent_scores as measure, split_scores
 from lpn_mini import model
-from lpn_mini.losses import grid_log_likelihood, log_softmax
-from lpn_mini.architectures import decode, encode
+from lpn_mini.losses import grid_log_likelihood
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, warmup_lr
 from lpn_mini.tasks import pattern_tasks
 from lpn_mini.training import train
@@ -56,31 +55,6 @@ VARIANTS = {   # name: overrides of the `paper` preset (Grad 1 training, h 256x2
     "Grad 0, h 256x2, lr 1e-3": ["latent_steps=0", "lr=1e-3"],
     "Grad 0, h 1024x2, lr 4e-4": ["latent_steps=0", "hidden=1024,1024"],
 }
-
-
-def split_scores(logits, y):
-    """Per-cell scores split by the pattern's cells (``y != 0``: at density 1 every pattern
-    cell is coloured). logits ``(..., H, W, C)``, y int ``(..., H, W)``. Returns a dict."""
-    nll = -onp.take_along_axis(onp.asarray(log_softmax(logits)), y[..., None], -1)[..., 0]
-    pred = onp.argmax(logits, axis=-1)
-    inside = y != 0
-    located = inside & (pred != 0)
-    return {"loss_per_cell": float(nll.mean()),
-            "loss_inside": float(nll[inside].mean()),
-            "loss_outside": float(nll[~inside].mean()),
-            "acc_inside": float((pred == y)[inside].mean()),
-            "acc_outside": float((pred == y)[~inside].mean()),
-            "located": float(located.sum() / inside.sum()),
-            "colour_when_located": float((pred == y)[located].mean()) if located.any() else 0.0,
-            "cell_accuracy": float((pred == y).mean()),
-            "exact_match": float(onp.all(pred == y, axis=(-2, -1)).mean())}
-
-
-def measure(params, x, y):
-    """``split_scores`` of leave-one-out decoding from the mean of the other pairs' mu."""
-    mu, _ = encode(params["encoder"], x, y)                         # (B, N, d)
-    logits = decode(params["decoder"], x, leave_one_out_mean(mu))   # (B, N, H, W, C)
-    return split_scores(logits, y)
 
 
 def probe_variant(name, overrides):

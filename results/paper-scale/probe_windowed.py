@@ -33,6 +33,7 @@ from lpn_mini import latent, losses, training
 from lpn_mini.device.allocator import keep_freed_memory
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks, search_options
+from lpn_mini.experiments.paper_scale import split_scores
 from lpn_mini.inference import scores
 from lpn_mini.latent import LEAVE_ONE_OUT, leave_one_out_mean, reparameterize, search_latents
 from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, tree_leaves, warmup_lr
@@ -40,7 +41,7 @@ from lpn_mini.optim import adam_init, adam_update, clip_by_global_norm, tree_lea
 import windowed  # results/paper-scale/windowed.py, beside this script
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from probe_mlp import probe_oracle, split_scores  # noqa: E402  (the MLP probe's measures)
+from probe_mlp import probe_oracle  # noqa: E402  (the MLP probe's oracle)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASE = ["batch_size=64", "eval_tasks=256", "seed=0"]
