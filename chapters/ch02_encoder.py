@@ -45,10 +45,8 @@ mu, logvar = encode(params["encoder"], x, y)
 print("mu:", mu.shape, " logvar:", logvar.shape)     # one Gaussian per pair: (B, N, d)
 
 # %% [markdown]
-# The encoder stacks the one-hots of x and y and applies its first layer with one matrix
-# product (the decoder, in contrast, splits its first layer: `[a, b] @ W` equals
-# `a @ W[:n] + b @ W[n:]`, so that one projection of each x serves every latent; chapter 6).
-# Here is the plain concatenation written out, for comparison:
+# The encoder stacks the one-hots of x and y into one vector per pair and runs the MLP of
+# chapter 1 on it. Here is that concatenation written out, for comparison:
 
 # %%
 from lpn_mini.mlp import mlp_forward
@@ -107,6 +105,6 @@ print("d z / d logvar =", np.diag(dz_dlogvar))
 #   `eps` so gradients reach the encoder.
 #
 # ## Exercises
-# 1. `exercises/ex03_reparameterize.py`.
+# 1. `exercises/ex04_reparameterize.py`.
 # 2. Why predict logvar and not sigma? What would a network have to guarantee otherwise?
 # 3. Encode the same pair twice with different `eps`: which of `mu`, `logvar`, `z` change?

@@ -76,12 +76,9 @@ assert np.isclose(uniform, -H * W * np.log(C))
 print(f"uniform model: {uniform:.3f} = -16 log 10")
 
 # %% [markdown]
-# The official code averages over cells instead of summing (`reduce="mean"` here); the sum
-# is what the paper's pseudo-code writes, and lpn-mini's default. They differ by the
-# constant factor $HW$. For the latent search that barely matters under Adam (it divides
-# each step by the gradient's own scale, and the clip bounds it); what it changes is the
-# effective weight of the KL term: with the same $\beta$, the KL weighs $HW$ times more
-# against a mean than against a sum (16 times on 4 x 4 grids).
+# Eq. 9 sums over cells, and so do chapters 1-8. (`reduce="mean"` averages instead, which
+# is what the official code does; the two differ by the constant factor $HW$, and chapter 9
+# measures what that changes.)
 #
 # ## What an untrained decoder believes
 #

@@ -18,7 +18,10 @@ def lpn_names(source):
     """The lpn_mini names a chapter uses: ``from lpn_mini[.x] import name`` and
     ``lpn_mini.name`` / ``lpn_mini.x.name`` attribute reads."""
     tree, names = ast.parse(source), set()
+    inner_links = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     for node in ast.walk(tree):
+        if id(node) in inner_links:
+            continue                  # lpn_mini.m in lpn_mini.m.e: only the whole chain counts
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "lpn_mini":
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.Attribute):
@@ -26,7 +29,7 @@ def lpn_names(source):
             while isinstance(inner, ast.Attribute):
                 chain.append(inner.attr)
                 inner = inner.value
-            if isinstance(inner, ast.Name) and inner.id == "lpn_mini":
+            if isinstance(inner, ast.Name) and inner.id == "lpn_mini" and not chain[0].startswith("__"):
                 names.add(chain[0])   # the last attribute: lpn_mini.tasks.pattern_tasks -> pattern_tasks
     return names
 

@@ -45,20 +45,20 @@ CHAPTERS = (
     Chapter("ch05_leave_one_out", "Leave-one-out latents",
             "the mean of the others, scoring each pair from the others, a model that cheats "
             "without it", "2, lines 7-8", ("leave_one_out_mean",),
-            ("leave_one_out_mean", "leave_one_out_predict", "scores")),
+            ("leave_one_out_mean", "leave_one_out_predict", "scores", "training_loss")),
     Chapter("ch06_latent_ascent", "Gradient ascent in latent space",
             "the latent objective, one step by hand, K steps, stop-gradient or second order",
             "2, lines 9-11", ("latent_ascent_step",),
             ("leave_one_out_mask", "specification_log_likelihood", "LEAVE_ONE_OUT",
-             "latent_ascent_step", "latent_gradient_ascent", "without_gradient")),
+             "latent_ascent_step", "latent_gradient_ascent")),
     Chapter("ch07_training", "The training loss and the loop",
             "Algorithm 2 assembled in view, trained live, then the library's train",
             "2, lines 3-15", ("training_loss",),
-            ("training_loss", "make_config", "train", "eval_tasks")),
+            ("make_config", "new_params", "step_randomness", "train")),
     Chapter("ch08_test_time_search", "Test-time search",
             "Algorithm 1 assembled in view; gradient search against random search",
             "1", ("infer_latent",),
-            ("infer_latent", "predict", "latent_random_search", "evaluate")),
+            ("infer_latent", "predict", "evaluate")),
 )
 
 
