@@ -97,3 +97,14 @@ def test_chapter_0_map_matches_the_syllabus():
         for slug in c.exercises:
             assert f"ex{numbers[slug]:02d}" in row.group(1), (
                 f"chapter 0's map row {i} does not name exercise {numbers[slug]} ({slug})")
+
+
+def test_the_readme_table_matches_the_syllabus():
+    readme = (ROOT / "README.md").read_text()
+    numbers = {e.slug: e.number for e in EXERCISES}
+    for c in CHAPTERS:
+        row = re.search(rf"^\| \[\d+\. [^\]]*\]\(chapters/{c.stem}\.py\) \|.*$", readme, re.M)
+        assert row, f"the README's chapter table has no row for chapters/{c.stem}.py"
+        cells = [cell.strip() for cell in row.group(0).strip()[1:-1].split("|")]
+        assert cells[-1] == ", ".join(f"ex{numbers[s]:02d}" for s in c.exercises), (
+            f"the README's row for {c.stem} names other exercises than the syllabus")
