@@ -65,8 +65,13 @@ LADDER = [
 SLUGS = [slug for slug, _, _ in LADDER]
 
 # Extra evaluations of the same weights (no retraining): the test-time half of a setting.
+# Where a setting changes the test-time search as well as training, the row below it is also
+# scored with the setting switched on at test time only, so the two halves can be told apart.
 EXTRA_EVALUATIONS = {
+    "adam": {"test, clip per latent at test": ["latent_clip=1.0", "latent_clip_mode=latent"],
+             "test, clip global at test": ["latent_clip=1.0", "latent_clip_mode=global"]},
     "clip-global": {"test, best-of-trajectory at test": ["best_of_trajectory=true"]},
+    "best-of-trajectory": {"test, mean likelihood at test": ["likelihood=mean"]},
     "official": {"test, eps_root 0 at test": ["adam_eps_root=0"]},
 }
 
