@@ -36,7 +36,7 @@ config = make_config("latent2d", overrides=[f"steps={300 if QUICK else 3000}", "
 with tempfile.TemporaryDirectory() as run:
     params = train(config, run, progress=False)
 dec = params["decoder"]
-x, y = eval_tasks(config)
+x, y = eval_tasks(config)      # the config's evaluation tasks: programs training never saw
 
 # %% [markdown]
 # ## Which program lives where

@@ -77,6 +77,10 @@ print(f"host {loss_host:.6f}   device {float(loss_dev):.6f}")
 assert np.isclose(float(loss_dev), loss_host, rtol=1e-5)
 
 # %% [markdown]
+# The checks below compare gradients array by array: `tree_leaves` (from `lpn_mini.optim`,
+# where the optimizers use it) lists the arrays of a nested structure such as the
+# parameters, always in the same order.
+#
 # ## The backward pass needed three things
 #
 # 1. **A vector space for the device type.** Every backward pass starts from

@@ -303,7 +303,7 @@ steps = (10, 20, 30) if QUICK else (250, 500, 750, 1000)
 batch = 16 if QUICK else 64
 common = ["latent_steps=0", "lr=1e-3", f"batch_size={batch}", "seed=0", "eval_every=0",
           "log_every=10", f"eval_tasks={64 if QUICK else 256}"]
-ex, ey = eval_tasks(make_config("paper", overrides=common))                 # held-out programs
+ex, ey = eval_tasks(make_config("paper", overrides=common))   # evaluation tasks, unseen programs
 
 
 def measure(params, x, y):
@@ -449,8 +449,9 @@ else:
           "run `lpn-mini reproduce table1 --scale paper` to make them.")
 
 # %% [markdown]
-# Each row averaged over its seeds (with the lowest and highest seed), and the paper's row
-# under it:
+# Each row averaged over its seeds (with the lowest and highest seed), and under it the
+# paper's row, from `PAPER_TABLE1` (`lpn_mini/evaluation.py`: the paper's Table 1 as a
+# dictionary, training row -> test column -> exact match %):
 
 # %%
 print(f"{'training row':<22} {'seeds':>5}  " + "  ".join(f"{c:>15}" for c in columns))
