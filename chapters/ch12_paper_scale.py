@@ -367,15 +367,15 @@ for arch, rows in curves.items():
 
 # %% [markdown]
 # In the full run the conv model leaves the bound behind while the MLP is still climbing
-# to it. On a 2-core AMD EPYC (the machine of `results/paper-scale/`; 14 minutes of wall
-# time for the whole chapter, on cores shared with other runs) the full run printed, after
-# 1000 steps: MLP 22.8% inside the pattern, 2.035 nats per pattern cell, 0.0% exact (the
-# committed probe row with the same settings: 22.9% and 2.035); conv 59.3% inside, 1.141
-# nats, 0.2% exact. Both paint the background right (100% outside). So conv is off the
-# plateau, but 59% per cell is still far from exact matches: 16 cells right at once need
-# far more training (the paper's 20k steps of 128 tasks: section 5) and test-time search.
-# In full mode the next cell checks the direction of that result and that the MLP run
-# repeats the committed probe; in quick mode it checks nothing.
+# to it. On a 2-core AMD EPYC with one BLAS thread (102 s of wall time for the whole
+# chapter; 26 s of CPU to train and measure the MLP, 40 s for conv) the full run printed,
+# after 1000 steps: MLP 23.1% inside the pattern, 2.043 nats per pattern cell, 0.0% exact
+# (the committed probe row with the same settings: 22.9% and 2.035); conv 55.8% inside,
+# 1.234 nats, 0.0% exact. Both paint the background right (100% outside). So conv is off
+# the plateau, but 56% per cell is still far from exact matches: 16 cells right at once
+# need far more training (the paper's 20k steps of 128 tasks: section 5) and test-time
+# search. In full mode the next cell checks the direction of that result and that the MLP
+# run repeats the committed probe; in quick mode it checks nothing.
 
 # %%
 if not QUICK:
