@@ -16,7 +16,8 @@
 #
 # **Algorithm 2 (training, one step).** Line numbers are the ones these chapters use; the
 # paper's arXiv appendix numbers the latent update line 9 (here 10) and the loss line 11
-# (here 12).
+# (here 12). Lines 1-2 declare the inputs and open the training loop, and 13 closes the
+# loop over pairs, so they have no row.
 #
 # | line | |
 # |---|---|
@@ -57,23 +58,28 @@
 # | $\beta$ | weight of the KL term | `beta` |
 # | $M$ | latents scored per task by the search objective | `mask` is `(M, N)` |
 # | $S$ | random latents tried by "Sample $S$" search | `num_samples` |
-# | eq. 9, 10, 11 | $L_{rec}$, the KL, $L = L_{rec} + \beta L_{KL}$ | `losses.py`, `training.py` |
+# | eq. 9, 10, 11 | the log-likelihood $\log p_\theta(y \mid x, z)$ (its negative summed over pairs is $L_{rec}$); the KL; $L = L_{rec} + \beta L_{KL}$ | `log_likelihood`, `kl_divergence`, `training_loss` |
+# | Grad $K$, Sample $S$ | a search of $K$ gradient steps, of $S$ random latents; as a *training* method, the search used inside training | table rows and columns |
+#
+# Two clashes the code cannot avoid: `W` is also a weight matrix (in `(W, b)` layers), and
+# Adam (chapter 1) has constants of its own, `beta1`, `beta2`, `eps`, unrelated to $\beta$ and
+# $\epsilon$ above. The config calls $K$ `latent_steps` and $\alpha$ `latent_lr`.
 #
 # ## The map: which chapter builds what
 #
-# | | chapter | builds | lines | exercises |
+# | | chapter | builds | algorithm, lines | exercises |
 # |---|---|---|---|---|
-# | 0 | the problem | the algorithms, the notation, the Pattern task | 2: 3 | |
-# | 1 | an MLP from scratch | forward, backward by hand, gradient check, autograd, Adam | 2: 15 | ex01, ex02, ex03 |
-# | 2 | the encoder | one-hot grids, $\mu$ and $\log\sigma^2$, the reparameterization | 2: 4-6 | ex04 |
-# | 3 | the decoder | logits per cell, a stable log-softmax, the log-likelihood (eq. 9) | 2: 12 | ex05 |
-# | 4 | the KL term | eq. 10, a first training loop, what $\beta$ does | 2: 12 | ex06 |
-# | 5 | leave-one-out | $z'_i$, scoring each pair from the others, a model that cheats | 2: 7-8 | ex07 |
-# | 6 | latent ascent | the search objective, one step, $K$ steps, stop-gradient | 2: 9-11 | ex08 |
-# | 7 | training | Algorithm 2 assembled, trained live, the library's `train` | 2: 3-15 | ex09 |
-# | 8 | test-time search | Algorithm 1 assembled; gradient against random search | 1 | ex10 |
+# | 0 | the problem | the algorithms, the notation, the Pattern task | Alg. 2, line 3 | |
+# | 1 | an MLP from scratch | forward, backward by hand, gradient check, autograd, Adam | Alg. 2, line 15 | ex01, ex02, ex03 |
+# | 2 | the encoder | one-hot grids, $\mu$ and $\log\sigma^2$, the reparameterization | Alg. 2, lines 4-6 | ex04 |
+# | 3 | the decoder | logits per cell, a stable log-softmax, the log-likelihood (eq. 9) | Alg. 2, line 12 | ex05 |
+# | 4 | the KL term | eq. 10, a first training loop, what $\beta$ does | Alg. 2, line 12 | ex06 |
+# | 5 | leave-one-out | $z'_i$, scoring each pair from the others, a model that cheats | Alg. 2, lines 7-8 | ex07 |
+# | 6 | latent ascent | the search objective, one step, $K$ steps, stop-gradient | Alg. 2, lines 9-11 | ex08 |
+# | 7 | training | Algorithm 2 assembled, trained live, the library's `train` | Alg. 2, lines 3-15 | ex09 |
+# | 8 | test-time search | Algorithm 1 assembled; gradient against random search | Alg. 1 | ex10 |
 # | 9 | what the official code adds | Adam on latents, best-of-trajectory, clipping, mean likelihood, held-out programs, each measured | | |
-# | 10 | inside the latent space | a 2-D latent plane and an ascent path on it | 1 | |
+# | 10 | inside the latent space | a 2-D latent plane and an ascent path on it | Alg. 1 | |
 # | 11 | on a GPU | the same code on device arrays | | |
 # | 12 | the paper's scale | why the MLP stalls at 10 x 10, and a conv model | | |
 #

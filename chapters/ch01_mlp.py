@@ -82,9 +82,9 @@ grads, dh = backward_by_hand(layers, h, g_out)
 # %% [markdown]
 # ## Is it right? A gradient check
 #
-# Centred differences, $(\ell(p + \epsilon v) - \ell(p - \epsilon v)) / 2\epsilon$ along a
+# Centred differences, $(\ell(p + h v) - \ell(p - h v)) / 2h$ along a
 # random direction $v$, agree with the exact directional derivative $\langle \nabla \ell, v
-# \rangle$ up to $O(\epsilon^2)$. In float64 with $\epsilon = 10^{-5}$, a correct gradient
+# \rangle$ up to $O(h^2)$. In float64 with $h = 10^{-5}$, a correct gradient
 # gives a relative error far below $10^{-7}$; a wrong one gives something of order 1. We
 # check every parameter group separately, so a failure names the culprit.
 
@@ -105,13 +105,13 @@ def perturbed(layers, k, name, delta):
     return out
 
 
-eps = 1e-5
+h_fd = 1e-5                                  # the finite-difference step h
 for k, (W, b) in enumerate(layers):
-    for name, P, dP in (("W", W, grads[k][0]), ("b", b, grads[k][1])):
-        v = rng.standard_normal(P.shape)
-        numeric = (loss(perturbed(layers, k, name, eps * v))
-                   - loss(perturbed(layers, k, name, -eps * v))) / (2 * eps)
-        err = relative_error(numeric, np.sum(dP * v))
+    for name, param, dparam in (("W", W, grads[k][0]), ("b", b, grads[k][1])):
+        v = rng.standard_normal(param.shape)
+        numeric = (loss(perturbed(layers, k, name, h_fd * v))
+                   - loss(perturbed(layers, k, name, -h_fd * v))) / (2 * h_fd)
+        err = relative_error(numeric, np.sum(dparam * v))
         print(f"layer {k} {name}: relative error {err:.1e}")
         assert err < 1e-7, f"gradient of layer {k} {name} is wrong"
 
@@ -166,9 +166,11 @@ print({k: f"{v:.2f} ms" for k, v in medians.items()})
 # $$m_t = \beta_1 m_{t-1} + (1 - \beta_1) g, \quad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g^2,
 # \quad p_t = p_{t-1} - \eta \, \frac{m_t / (1 - \beta_1^t)}{\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}.$$
 #
-# The ratio is about $\pm 1$ whatever the gradient's scale, so every weight moves by about
-# $\eta$ per step. $\epsilon$ sits *outside* the square root: it only guards against
-# dividing by zero. The weights are a nested structure (a list of `(W, b)` per network);
+# ($\beta_1, \beta_2$ and $\epsilon$ are Adam's own constants, `beta1`, `beta2` and `eps` in
+# the code, usually 0.9, 0.999 and $10^{-8}$; they are not the KL weight $\beta$ or the noise
+# $\epsilon$ of later chapters.) The ratio is about $\pm 1$ whatever the gradient's scale, so
+# every weight moves by about $\eta$ per step. $\epsilon$ sits *outside* the square root:
+# it only guards against dividing by zero. The weights are a nested structure (a list of `(W, b)` per network);
 # `tree_map(f, *trees)` applies `f` leaf by leaf to structures of the same shape.
 
 # %%

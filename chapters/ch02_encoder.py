@@ -45,11 +45,15 @@ mu, logvar = encode(params["encoder"], x, y)
 print("mu:", mu.shape, " logvar:", logvar.shape)     # one Gaussian per pair: (B, N, d)
 
 # %% [markdown]
-# The encoder stacks the one-hots of x and y into one vector per pair and runs the MLP of
-# chapter 1 on it. Here is that concatenation written out, for comparison:
+# The encoder stacks the one-hots of x and y into one vector of $2HWC$ numbers per pair
+# and runs the MLP of chapter 1 on it; its last layer has $2d$ outputs, $\mu$ then logvar.
+# Its layer shapes, then that concatenation written out, for comparison:
 
 # %%
 from lpn_mini.mlp import mlp_forward
+
+print("encoder layers (W shapes):", [W.shape for W, b in params["encoder"]])   # 2*16*10 -> 64 -> 64 -> 2d
+assert params["encoder"][0][0].shape[0] == 2 * 4 * 4 * 10 and params["encoder"][-1][0].shape[1] == 2 * d
 
 plain = mlp_forward(params["encoder"], np.concatenate([one_hot(x, 10), one_hot(y, 10)], axis=-1))
 assert np.allclose(plain[..., :d], mu) and np.allclose(plain[..., d:], logvar)

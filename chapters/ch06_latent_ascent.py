@@ -26,7 +26,8 @@ import matplotlib.pyplot as plt
 from lpn_mini import (LEAVE_ONE_OUT, encode, init_params, kl_divergence, latent_ascent_step,
                       latent_gradient_ascent, leave_one_out_mask, leave_one_out_mean,
                       log_likelihood, pattern_tasks, reparameterize,
-                      specification_log_likelihood, training_loss)
+                      specification_log_likelihood, training_loss,
+                      without_gradient)
 from lpn_mini.optim import adam_init, adam_update
 
 QUICK = os.environ.get("LPN_MINI_QUICK") == "1"
@@ -54,56 +55,94 @@ z_prime = leave_one_out_mean(reparameterize(mu, logvar, rng.standard_normal(mu.s
 # ## The objective, for every pair at once
 #
 # For pair $i$ of a task, the objective is the log-likelihood of the *other* pairs under a
-# latent $z$. `specification_log_likelihood` evaluates, for $M$ latents per task, the
-# weighted sum $\sum_j \text{mask}_{mj} \log p(y_j \mid x_j, z_m)$. With the leave-one-out
-# mask (1 off the diagonal, 0 on it), latent $i$ is scored on the pairs $j \ne i$:
+# latent $z$. More generally, for $M$ latents per task and an $(M, N)$ mask of weights, latent
+# $m$ is scored by $\sum_j \text{mask}_{mj} \log p_\theta(y_j \mid x_j, z_m)$. Chapter 3's
+# `log_likelihood` broadcasts over leading axes, so giving the pairs an axis of length 1 for
+# the latents, and the latents one of length 1 for the pairs, decodes every latent on every
+# pair at once:
 
 # %%
-mask = leave_one_out_mask(4)
+def objective_by_hand(decoder_params, x, y, z, mask):
+    ll = log_likelihood(decoder_params, x[:, None], y[:, None], z[:, :, None])  # (B, M, N)
+    return anp.sum(ll * mask, axis=-1)                                          # (B, M)
+
+
+mask = leave_one_out_mask(4)        # 1 off the diagonal: latent i is scored on pairs j != i
 print(mask)
-J = specification_log_likelihood(dec, x, y, z_prime, mask)          # (B, N)
-print("objective:", J.shape)
+J = objective_by_hand(dec, x, y, z_prime, mask)                                 # (B, N)
+assert np.allclose(J, specification_log_likelihood(dec, x, y, z_prime, mask))
+print("objective:", J.shape, "== specification_log_likelihood")
 
 # %% [markdown]
-# The mask multiplies a quarter of the work by zero: with $N = 4$, every latent is also
-# decoded on its own pair. Training passes the mask by name instead, `LEAVE_ONE_OUT`: the
-# same numbers, computed on the pairs $j \ne i$ only (the decoder's first layer is formed
-# for every latent and pair from one projection of each, and the diagonal is dropped
-# before the rest of the decoder runs).
+# The mask multiplies a quarter of the work by zero: every latent is also decoded on its own
+# pair. Passing the mask by name, `LEAVE_ONE_OUT`, gives the same numbers without decoding
+# the diagonal; training uses that.
 
 # %%
-J_named = specification_log_likelihood(dec, x, y, z_prime, LEAVE_ONE_OUT)
-assert np.allclose(J_named, J, rtol=1e-12)   # float64 model: equal to rounding
+assert np.allclose(specification_log_likelihood(dec, x, y, z_prime, LEAVE_ONE_OUT), J, rtol=1e-12)
+
+# %% [markdown]
+# ## What the outer gradient should see of a step
+#
+# During training the loss of pair $i$ is computed at the *refined* latent
+# $z'_i + \Delta_i$, and the step $\Delta_i = \alpha \nabla_z(\dots)$ itself depends on the
+# decoder's weights and on $z'_i$. Two choices for line 15's gradient:
+#
+# - **second order**: differentiate through $\Delta_i$, i.e. differentiate a gradient.
+#   autograd can, by tracing the inner `grad` too.
+# - **stop-gradient** (the paper's default): treat $\Delta_i$ as a constant. The loss is
+#   still evaluated at $z'_i + \Delta_i$, but the outer gradient passes through the step
+#   unchanged to $z'_i$ (and on to the encoder), and the decoder gets no term from how
+#   $\Delta_i$ depends on it.
+#
+# In autograd, a value being differentiated travels inside a "box" that records what is
+# done to it. `without_gradient` returns the same numbers with the boxes removed (for arrays,
+# and for nested structures like the weights): to autograd, a constant.
+
+# %%
+f = lambda a: anp.sum(a * without_gradient(a))          # the second factor is a constant
+g = lambda a: anp.sum(a * a)
+a = np.array([1.0, 2.0])
+print("d/da of a * a:", autograd.grad(g)(a), "  with the second factor stripped:", autograd.grad(f)(a))
+assert np.allclose(autograd.grad(f)(a), a) and np.allclose(autograd.grad(g)(a), 2 * a)
 
 # %% [markdown]
 # ## One step, by hand
 #
 # Each latent only affects its own objective, so the gradient of the *sum* of all
-# objectives with respect to the `(B, N, d)` array of latents is every latent's own
-# gradient, in a single backward pass. No loop over tasks or pairs.
+# objectives with respect to the `(B, M, d)` array of latents is every latent's own
+# gradient, in a single backward pass: no loop over tasks or pairs. With stop-gradient the
+# step is computed from stripped copies of the weights and of $z$, and added to the boxed
+# $z$: the outer gradient sees $z + \text{constant}$.
 
 # %%
-def latent_step_by_hand(decoder_params, x, y, z, mask, alpha):
-    objective = lambda z: anp.sum(specification_log_likelihood(decoder_params, x, y, z, mask))
-    return z + alpha * autograd.grad(objective)(z)                   # line 10
+def latent_step_by_hand(decoder_params, x, y, z, mask, alpha, stop_gradient=True):
+    params_for_step, z_for_step = decoder_params, z
+    if stop_gradient:
+        params_for_step, z_for_step = without_gradient(decoder_params), without_gradient(z)
+    objective = lambda z: anp.sum(specification_log_likelihood(params_for_step, x, y, z, mask))
+    return z + alpha * autograd.grad(objective)(z_for_step)          # line 10: ascent
 
 
 alpha = 0.02
 z_one = latent_step_by_hand(dec, x, y, z_prime, mask, alpha)
-assert np.allclose(z_one, latent_ascent_step(dec, x, y, z_prime, mask, alpha, stop_gradient=False))
-assert np.allclose(z_one, latent_gradient_ascent(dec, x, y, z_prime, mask, num_steps=1, alpha=alpha))
+for sg in (True, False):
+    assert np.allclose(latent_step_by_hand(dec, x, y, z_prime, mask, alpha, sg),
+                       latent_ascent_step(dec, x, y, z_prime, mask, alpha, stop_gradient=sg))
 assert np.all(specification_log_likelihood(dec, x, y, z_one, mask) > J)   # every objective rose
-print("one step raised all", J.size, "objectives")
+print("latent_step_by_hand == latent_ascent_step; one step raised all", J.size, "objectives")
 
 # %% [markdown]
 # ## Many steps, and the step size
 #
-# `latent_gradient_ascent` repeats the step $K$ times. The objective is a *sum* over cells
+# `latent_gradient_ascent` repeats the step $K$ times (lines 9-11); at $K = 1$ it is the
+# step above. The objective is a *sum* over cells
 # and pairs, so its gradient is large, and the step size $\alpha$ matters: too small and
 # $K$ steps barely move; too large and a step jumps past the top of the hill and lands
 # lower than it started.
 
 # %%
+assert np.allclose(latent_gradient_ascent(dec, x, y, z_prime, mask, num_steps=1, alpha=alpha), z_one)
 Ks = [0, 1, 2, 3, 5, 8, 12, 20]
 climbs = {}
 for alpha_ in (0.005, 0.05, 0.5, 5.0):
@@ -126,27 +165,26 @@ plt.show()
 
 # %%
 assert all(b > a for a, b in zip(climbs[0.005], climbs[0.005][1:]))
-assert climbs[5.0][-1] < climbs[0.05][-1]
+assert climbs[5.0][-1] < climbs[0.05][-1] and climbs[5.0][-1] < climbs[5.0][0]
 print({a: f"{c[0]:.2f} -> {c[-1]:.2f}" for a, c in climbs.items()})
 
 # %% [markdown]
-# ## Stop-gradient, or second order?
+# Which $\alpha$ is best depends on how sharp the landscape is, and training sharpens it: on
+# the model of the full run (1000 steps) $\alpha = 0.5$ already ends lower than 0.05, while
+# on quick mode's barely trained model it still climbs best. $\alpha = 0.05$ climbs on both,
+# which is why chapters 7 and 8 use it.
+
+# %%
+if not QUICK:
+    assert climbs[0.5][-1] < climbs[0.05][-1]
+
+# %% [markdown]
+# ## Stop-gradient in the loss
 #
-# During training the loss of pair $i$ is computed at the *refined* latent
-# $z'_i + \Delta_i$, and $\Delta_i$ itself depends on the decoder's parameters and on
-# $z'_i$ (it is a gradient). Two choices:
-#
-# - **second order** (no stop-gradient): differentiate through $\Delta_i$, which means
-#   differentiating a gradient. autograd does this by tracing the inner `grad` too.
-# - **stop-gradient** (the paper's default): treat $\Delta_i$ as a constant. The outer
-#   loss is still evaluated at $z'_i + \Delta_i$, but the step's Jacobian is taken to be the
-#   identity: the outer gradient reaches $z'_i$ (and through it the encoder) unchanged, and
-#   the decoder gets no term from how $\Delta_i$ depends on it. Cheaper, and the paper
-#   found it also trains better.
-#
-# In lpn-mini the stop-gradient version runs the whole search on plain arrays
-# (`without_gradient` strips autograd's boxes) and adds the displacement as a constant.
-# Claim: its gradient equals the gradient of the same loss with $\Delta$ frozen. Checked:
+# The library's `training_loss` (chapter 5) takes `num_steps` and `stop_gradient`.
+# Claim: with stop-gradient, its gradient equals the gradient of the same loss with the
+# step $\Delta$ computed once, outside, and added as a constant; second order differs.
+# Checked for every weight of both networks:
 
 # %%
 eps = rng.standard_normal(mu.shape)
@@ -162,12 +200,16 @@ def loss_with_frozen_step(p):
     return anp.mean(rec + 1e-4 * kl_divergence(m, lv))
 
 
+def weights(g):
+    return [a for net in ("encoder", "decoder") for W, b in g[net] for a in (W, b)]
+
+
 g_sg = autograd.grad(lambda p: training_loss(p, x, y, eps, stop_gradient=True, **kw))(params)
 g_frozen = autograd.grad(loss_with_frozen_step)(params)
 g_full = autograd.grad(lambda p: training_loss(p, x, y, eps, stop_gradient=False, **kw))(params)
-assert np.allclose(g_sg["decoder"][0][0], g_frozen["decoder"][0][0])
-gap = np.abs(g_full["decoder"][0][0] - g_sg["decoder"][0][0]).max()
-print(f"stop-gradient == frozen step; second order differs by up to {gap:.2e}")
+assert all(np.allclose(a, b) for a, b in zip(weights(g_sg), weights(g_frozen), strict=True))
+gap = max(np.abs(a - b).max() for a, b in zip(weights(g_full), weights(g_sg)))
+print(f"stop-gradient == frozen step, every weight; second order differs by up to {gap:.2e}")
 assert gap > 0
 
 # %% [markdown]

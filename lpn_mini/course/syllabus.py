@@ -50,7 +50,7 @@ CHAPTERS = (
             "the latent objective, one step by hand, K steps, stop-gradient or second order",
             "2, lines 9-11", ("latent_ascent_step",),
             ("leave_one_out_mask", "specification_log_likelihood", "LEAVE_ONE_OUT",
-             "latent_ascent_step", "latent_gradient_ascent")),
+             "without_gradient", "latent_ascent_step", "latent_gradient_ascent")),
     Chapter("ch07_training", "The training loss and the loop",
             "Algorithm 2 assembled in view, trained live, then the library's train",
             "2, lines 3-15", ("training_loss",),
@@ -59,6 +59,18 @@ CHAPTERS = (
             "Algorithm 1 assembled in view; gradient search against random search",
             "1", ("infer_latent",),
             ("infer_latent", "predict", "evaluate")),
+    Chapter("ch10_latent_space", "Inside the latent space",
+            "a 2-D latent drawn: programs over the plane, one task's likelihood landscape, "
+            "ascent from the encoder's guess and from the prior", "1; 2, lines 9-11", (),
+            ("eval_tasks",)),
+    Chapter("ch11_gpu", "Running on a GPU, and teaching autograd about device arrays",
+            "the loss and gradients on CuPy (or the fake GPU) equal to the host's; the three "
+            "autograd fixes", "2, lines 3-15", (),
+            ("array_module", "backend", "fake_xp", "to_device", "to_host", "tree_leaves")),
+    Chapter("ch12_paper_scale", "The paper's scale needs structure",
+            "the MLP's bag-of-colours plateau, the conv model's co-occurrence table and kernel "
+            "built by hand, the paper-scale Table 1 read honestly", "", (),
+            ("PAPER_TABLE1", "conv", "readout_predict", "split_scores")),
 )
 
 
