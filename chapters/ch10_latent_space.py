@@ -14,7 +14,8 @@ import tempfile
 import numpy as np
 import matplotlib.pyplot as plt
 
-from lpn_mini import (decode, encode, latent_gradient_ascent, specification_log_likelihood)
+from lpn_mini import (decode, infer_latent, latent_gradient_ascent,
+                      specification_log_likelihood)
 from lpn_mini.config import make_config
 from lpn_mini.evaluation import eval_tasks
 from lpn_mini.experiments.plotting import draw_grid
@@ -96,8 +97,8 @@ def climb(z_start, K=60):
     return path, specification_log_likelihood(dec, xt, yt, path[None], mask)[0]
 
 
-mu, _ = encode(params["encoder"], xt, yt)
-paths = {"from the encoder's guess": climb(mu.mean(axis=1, keepdims=True)),
+guess = infer_latent(params, xt, yt, num_steps=0)[:, None]              # (1, 1, 2): Algorithm 1, K = 0
+paths = {"from the encoder's guess": climb(guess),
          "from the prior mean z = 0": climb(np.zeros((1, 1, 2)))}
 for name, (path, values) in paths.items():
     print(f"{name:<26}: log-likelihood {values[0]:7.2f} -> {values[-1]:7.2f}, "
