@@ -245,8 +245,8 @@ PSEUDOCODE = {k: f.default for k, f in Config.__dataclass_fields__.items()
 # gradient ascent with step alpha = latent_lr on the per-cell SUM log-likelihood, the last
 # point of the search used (no best-of-trajectory), no clipping of either gradient, no weight
 # decay or warm-up, every program trainable. The parameters are updated with Adam, the
-# pseudo-code's "gradient descent" done the way chapter 1 teaches (plain gradient descent
-# trains this model far more slowly: chapter 1 measures it).
+# pseudo-code's "gradient descent" done the way chapter 1 teaches (chapter 1 shows, on a
+# small problem, why one learning rate for every weight is slow).
 LITERAL = dict(latent_optimizer="sgd", latent_lr=0.05, latent_clip=0.0, grad_clip=0.0,
                best_of_trajectory=False, **PSEUDOCODE, holdout=0.0)
 
