@@ -342,3 +342,17 @@ def test_checkpoint_step_reads_the_step_only(tmp_path):
     assert checkpoint_step(str(tmp_path / "missing.npz")) is None
     (tmp_path / "bad.npz").write_text("x")
     assert checkpoint_step(str(tmp_path / "bad.npz")) is None
+
+
+def test_the_literal_preset_is_the_pseudo_code_read_literally():
+    """What chapters 1-8 train: plain latent steps on the per-cell sum, the last point of
+    the search in training and at test time, no clipping, no decay or warm-up, no holdout."""
+    from lpn_mini.evaluation import search_options
+    c = make_config("literal")
+    assert (c.latent_optimizer, c.latent_lr, c.latent_clip, c.grad_clip) == ("sgd", 0.05, 0.0, 0.0)
+    assert (c.likelihood, c.best_of_trajectory, c.train_best_of_trajectory) == ("sum", False, False)
+    assert (c.weight_decay, c.lr_warmup, c.holdout) == (0.0, 0, 0.0)
+    train_search = search_options(c, "grad", c.latent_steps, training=True)
+    assert train_search == dict(method="grad", num_steps=1, alpha=0.05, optimizer="sgd",
+                                clip_norm=None, reduce="sum", clip_mode="latent",
+                                adam_eps_root=0.0, best_of_trajectory=False)
