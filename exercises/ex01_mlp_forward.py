@@ -1,8 +1,9 @@
 """Exercise 01: The MLP forward pass   [10 points]
 
-Implement the forward pass of a plain MLP, the building block of LPN's encoder and decoder.
-`layers` is a list of (W, b) with W of shape (fan_in, fan_out) and b of shape (fan_out,).
-Each layer computes h @ W + b; a ReLU goes *between* layers and none after the last.
+Chapter 1 builds this: the forward pass of a plain MLP, the building block of LPN's encoder
+and decoder. `layers` is a list of (W, b) with W of shape (fan_in, fan_out) and b of shape
+(fan_out,). Each layer computes h @ W + b; a ReLU goes *between* layers and none after the
+last.
 
 Shapes: h (..., fan_in) -> (..., fan_out), for any leading shape.
 Hint: `dense(h, W, b)` computes h @ W + b for any leading shape, `relu(h)` is max(h, 0).

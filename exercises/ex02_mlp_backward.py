@@ -1,8 +1,8 @@
 """Exercise 02: A backward pass by hand   [10 points]
 
-Write the backward pass of the MLP yourself: given the gradient `dout` of a scalar with
-respect to the MLP's output, return the gradients with respect to every W, every b and the
-input h. The grader checks your numbers against autograd's.
+Chapter 1 builds this: the backward pass of the MLP, by hand. Given the gradient `dout` of a
+scalar with respect to the MLP's output, return the gradients with respect to every W,
+every b and the input h. The grader checks your numbers against autograd's.
 
 Shapes: h (..., fan_in); dout (..., fan_out); returns ([(dW, db), ...], dh).
 For out = a @ W + b: dW = a^T dout (summed over all leading axes), db = sum of dout over

@@ -1,40 +1,38 @@
 """Exercise 05: Cross-entropy and the log-likelihood (eq. 9)   [10 points]
 
-Eq. 9: log p_theta(y | x, z), the decoder's log-probability of the true output grid. Every
-cell is an independent categorical over C colours, so it is the sum over cells of the
-log-softmax of the logits at the true colour (a cross-entropy with the sign flipped).
+Chapter 3 builds this: eq. 9, log p_theta(y | x, z), the decoder's log-probability of the
+true output grid. Every cell is an independent categorical over C colours, so it is the sum
+over cells of the log-softmax of the logits at the true colour (a cross-entropy with the
+sign flipped).
 
-First `log_softmax(logits)`: (..., C) -> (..., C), numerically stable: subtract the
-maximum before exponentiating (it cancels), so logits of 1e4 give no overflow; since it
-cancels, it may be a constant for autograd (`getval(logits)` strips autograd's box).
-`np.max(..., axis=-1)` and `np.sum(..., axis=-1)` are right; `max_colours` and
-`sum_colours` (imported above) compute the same, faster, and are what the library uses.
+First `log_softmax(logits)`: (..., C) -> (..., C), numerically stable: subtract each cell's
+maximum over the colours, `np.max(logits, axis=-1, keepdims=True)`, before exponentiating,
+so that logits of 1e4 give no overflow. Subtracting any constant from a cell's logits
+leaves its log-softmax exactly as it was, so the maximum needs no gradient of its own:
+plain `np.max` is right, and autograd needs nothing special.
 Then `grid_log_likelihood(logits, y, reduce)`: logits (..., H, W, C), y (..., H, W) ints
 -> (...), log_softmax at each cell's true colour, summed over the H x W cells
 (reduce="sum") or averaged (reduce="mean"). Last, `log_likelihood(decoder_params, x, y, z,
 reduce)`: the same for the decoder's logits.
-Hint: `one_hot_cells(y, C)` gives (..., H, W, C) with a 1 at each true colour, so
-`sum_colours(log_p * one_hot)` picks log_p at the true colours; `pick_colours(log_p, y)`
-does the same without the one-hot array (the library's way). `decode(decoder_params, x, z)`
-gives the decoder's logits (..., H, W, C).
+Hint: `one_hot(y, C, dtype=log_p.dtype)` gives (..., H * W * C) with a 1 at each cell's
+true colour; reshaped to y.shape + (C,), `np.sum(log_p * hot, axis=-1)` picks log_p at the
+true colours. `decode(decoder_params, x, z)` gives the decoder's logits (..., H, W, C).
 
 Check your work:  lpn-mini grade exercises/ex05_log_likelihood.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
 """
 import autograd.numpy as np
-from autograd.tracer import getval
 
-from lpn_mini.losses import max_colours, pick_colours, sum_colours
 from lpn_mini.architectures import decode
-from lpn_mini.model import one_hot_cells
+from lpn_mini.model import one_hot
 
 
 def log_softmax(logits):
     """Log-probabilities over the last axis, via the stable log-sum-exp.
 
     Subtracting the maximum changes nothing mathematically (it cancels) but keeps
-    ``exp`` from overflowing. Since it cancels, it is taken as a constant (``max_colours``
-    strips autograd's box with ``getval``): no gradient needs to flow through the max.
+    ``exp`` from overflowing. Since it cancels, no gradient needs to flow through the max
+    (the library takes it as a constant; plain ``np.max`` gives the same gradient).
 
     In the library this function is an autograd *primitive* (an ``@primitive`` line that the
     exercise file leaves out): autograd runs its lines on plain arrays without tracing them,

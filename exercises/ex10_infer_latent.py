@@ -1,21 +1,24 @@
 """Exercise 10: Test-time inference (Algorithm 1)   [10 points]
 
-Algorithm 1: given a task's N specification pairs, encode them, sample one latent per pair
-(or take mu when eps is None), start from the mean latent of the task, and refine it by
-search on *all* specification pairs. `predict` then decodes the test input with it.
+Chapter 8 builds this: Algorithm 1, given a task's N specification pairs, encode them,
+sample one latent per pair (or take mu when eps is None), start from the mean latent of the
+task, and refine it by gradient ascent on *all* specification pairs. `predict` then decodes
+the test input with it.
 
 Shapes: x_spec, y_spec (B, N, H, W); eps (B, N, d) or None -> (B, d).
-Hint: `search_latents(dec, x, y, z_start, mask, **search_options)` takes starting latents
-(B, M, d) (here M = 1) and a (M, N) mask of which pairs count (here: all of them); make the
-mask with `array_module(z).ones(...)` so it lives where z lives (CPU or GPU).
+Hint: `latent_gradient_ascent(dec, x, y, z_start, mask, num_steps=..., alpha=..., **rest)`
+takes starting latents (B, M, d) (here M = 1) and a (M, N) mask of which pairs count
+(here: all of them, `np.ones((1, N), dtype=z.dtype)`, in z's dtype so that a float32 model
+stays float32). search_options holds num_steps (0 when not given), alpha (1.0 when not
+given) and the other options of the search (best_of_trajectory, optimizer, ...): pass them
+all on.
 
 Check your work:  lpn-mini grade exercises/ex10_infer_latent.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
 """
 import autograd.numpy as np
 
-from lpn_mini.device.backend import array_module
-from lpn_mini.latent import reparameterize, search_latents
+from lpn_mini.latent import latent_gradient_ascent, reparameterize
 from lpn_mini.architectures import check_batch, encode
 
 

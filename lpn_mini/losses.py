@@ -98,8 +98,8 @@ def log_softmax(logits):
     """Log-probabilities over the last axis, via the stable log-sum-exp.
 
     Subtracting the maximum changes nothing mathematically (it cancels) but keeps
-    ``exp`` from overflowing. Since it cancels, it is taken as a constant (``max_colours``
-    strips autograd's box with ``getval``): no gradient needs to flow through the max.
+    ``exp`` from overflowing. Since it cancels, no gradient needs to flow through the max
+    (the library takes it as a constant; plain ``np.max`` gives the same gradient).
 
     In the library this function is an autograd *primitive* (an ``@primitive`` line that the
     exercise file leaves out): autograd runs its lines on plain arrays without tracing them,

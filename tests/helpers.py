@@ -143,7 +143,7 @@ def one_blas_thread_reproduction(folder, experiment="ood"):
         return json.load(f)
 
 
-# A submission for exercise 4 that looks for the reference kl_divergence in source code it
+# A submission for exercise 6 that looks for the reference kl_divergence in source code it
 # can read and runs the first one that is not a stub. With EVERYWHERE = False it reads only
 # through the library it imports (inspect.getsource, the module's file, every folder on
 # sys.path): the cheat the grader's copy of the library (this exercise's answer stubbed)

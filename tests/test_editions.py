@@ -87,9 +87,6 @@ def test_the_handout_holds_what_a_student_needs_and_nothing_hidden(handout):
     assert "def forward_by_hand" not in chapter and "def backward_by_hand" not in chapter
     assert 'forward_by_hand = student_function("mlp_forward")' in chapter
     assert "use_my_solutions()" in chapter
-    chapter = (handout / "chapters/ch05_leave_one_out.py").read_text()  # most of exercise 8
-    assert "def cheating_loss(params, x, y, eps, beta=1e-4):\n    raise NotImplementedError(" in chapter
-    assert "def honest_loss" in chapter  # the rest of the cell stays
     for rel in editions.CHAPTER_DATA:  # what a chapter reads from the checkout goes along
         assert (handout / rel).is_file() or not (editions.ROOT / rel).is_file()
     for path in (handout / "chapters").glob("*.py"):
@@ -100,7 +97,7 @@ def test_the_handout_library_runs_on_the_students_functions(handout, solutions, 
     (tmp_path / "exercises").mkdir()
     for ex in EXERCISES:
         (tmp_path / "exercises" / ex.filename).write_text((solutions / ex.filename).read_text())
-    (tmp_path / "exercises" / "ex04_kl_divergence.py").write_text("this is not Python\n")
+    (tmp_path / "exercises" / "ex06_kl_divergence.py").write_text("this is not Python\n")
     script = ("import numpy as np\n"
               "from lpn_mini.course.editions import use_my_solutions\n"
               "use_my_solutions()\n"
@@ -112,15 +109,15 @@ def test_the_handout_library_runs_on_the_students_functions(handout, solutions, 
     run = _run(["-c", script], tmp_path, handout)
     assert "your_reparameterize your_reparameterize" in run.stdout, run.stderr
     assert "[2. 2.]" in run.stdout
-    assert "ex04_kl_divergence.py could not be imported" in run.stdout
+    assert "ex06_kl_divergence.py could not be imported" in run.stdout
     assert "NotImplementedError: kl_divergence is not implemented yet" in run.stderr
 
 
 def test_the_dependencies_are_read_from_the_code_and_in_the_readme(handout):
     deps = editions.dependencies()
-    assert deps[1] == [] and deps[3] == [] and deps[9] == []
-    assert set(deps[8]) >= {1, 3, 4, 5, 6}     # encode, reparameterize, KL, log-likelihood, mean
-    assert set(deps[10]) >= {1, 3, 5}
+    assert deps[1] == [] and deps[3] == [] and deps[4] == []   # the MLP, Adam, reparameterize
+    assert set(deps[9]) >= {1, 4, 5, 6, 7}     # encode, reparameterize, log-likelihood, KL, mean
+    assert set(deps[10]) >= {1, 4, 5}
     assert all(n < ex for ex, needs in deps.items() for n in needs)  # only earlier exercises
     readme = (handout / "README.md").read_text()
     for ex in EXERCISES:
@@ -241,30 +238,30 @@ def test_gradescope_gives_full_marks_to_the_reference(autograder, solutions, tmp
 def test_gradescope_finds_files_nested_in_folders(autograder, solutions, tmp_path):
     files = {f"my work/lpn/exercises/{ex.filename}": (solutions / ex.filename).read_text()
              for ex in EXERCISES}
-    files["my work/old/deeper/still/ex03_reparameterize.py"] = "def reparameterize(mu, logvar, eps):\n    return mu\n"
-    files["__MACOSX/my work/ex04_kl_divergence.py"] = "junk that is not Python"
+    files["my work/old/deeper/still/ex04_reparameterize.py"] = "def reparameterize(mu, logvar, eps):\n    return mu\n"
+    files["__MACOSX/my work/ex06_kl_divergence.py"] = "junk that is not Python"
     data = _grade_on_gradescope(autograder, tmp_path, files)
     assert data["score"] == 100
-    assert ("ex03_reparameterize.py is in your submission 2 times: graded "
-            "my work/lpn/exercises/ex03_reparameterize.py (the shallowest)") in data["output"]
+    assert ("ex04_reparameterize.py is in your submission 2 times: graded "
+            "my work/lpn/exercises/ex04_reparameterize.py (the shallowest)") in data["output"]
 
 
 def test_gradescope_takes_points_from_a_wrong_answer_with_feedback(autograder, solutions, tmp_path):
-    right = (solutions / "ex03_reparameterize.py").read_text()
+    right = (solutions / "ex04_reparameterize.py").read_text()
     wrong = right.replace("np.exp(0.5 * logvar)", "np.exp(logvar)")
     assert wrong != right
     data = _grade_on_gradescope(autograder, tmp_path, {
-        "ex03_reparameterize.py": wrong,
-        "ex04_kl_divergence.py": (solutions / "ex04_kl_divergence.py").read_text()})
+        "ex04_reparameterize.py": wrong,
+        "ex06_kl_divergence.py": (solutions / "ex06_kl_divergence.py").read_text()})
     scores = _exercise_scores(data)
-    assert scores[3] < 10 and scores[4] == 10 and scores[1] == 0
-    feedback = " ".join(t["output"] for t in data["tests"] if t["name"].startswith("Exercise 03"))
+    assert scores[4] < 10 and scores[6] == 10 and scores[1] == 0
+    feedback = " ".join(t["output"] for t in data["tests"] if t["name"].startswith("Exercise 04"))
     assert "expected" in feedback and "got" in feedback
     missing = next(t for t in data["tests"] if t["name"].startswith("Exercise 01"))
     assert "no ex01_mlp_forward.py anywhere in the submission" in missing["output"]
     assert data["output"].startswith("found 2 of the 10 exercise files; not in the submission "
                                      "(0 points each): ex01_mlp_forward.py, ex02_mlp_backward.py, "
-                                     "ex05_log_likelihood.py"), data["output"]
+                                     "ex03_adam_update.py, ex05_log_likelihood.py"), data["output"]
 
 
 def test_gradescope_gives_nothing_for_re_exports(autograder, tmp_path):
@@ -272,7 +269,7 @@ def test_gradescope_gives_nothing_for_re_exports(autograder, tmp_path):
              for ex in EXERCISES}
     data = _grade_on_gradescope(autograder, tmp_path, files)
     assert data["score"] == 0
-    feedback = next(t for t in data["tests"] if t["name"].startswith("Exercise 03"))["output"]
+    feedback = next(t for t in data["tests"] if t["name"].startswith("Exercise 04"))["output"]
     assert "imports reparameterize from lpn_mini.latent (line 1) instead of defining it" in feedback
 
 
@@ -333,7 +330,7 @@ def _processes_of(user):
     return out
 
 
-# Exercise 3's reference, except that it is wrong where the code runs as root.
+# Exercise 4's reference, except that it is wrong where the code runs as root.
 ROOT_SHY = """\
 import os
 import autograd.numpy as np
@@ -366,7 +363,7 @@ def test_on_gradescope_the_students_code_runs_as_nobody_and_cannot_read_the_answ
     stash.chmod(0o777)
     shm = f"/dev/shm/lpn-stash-{os.getpid()}"
     files = {"ex01_mlp_forward.py": STASHER.replace("STASH-shm", shm).replace("STASH", str(stash)),
-             "ex03_reparameterize.py": ROOT_SHY, "ex04_kl_divergence.py": SOURCE_THIEF}
+             "ex04_reparameterize.py": ROOT_SHY, "ex06_kl_divergence.py": SOURCE_THIEF}
     python, packages = _python_for_nobody()
     clean = {"PATH": "/usr/bin:/bin", "HOME": "/root", "LPN_MINI_PYTHON": python,
              "PYTHONPATH": packages, "MPLBACKEND": "Agg"}
@@ -393,8 +390,8 @@ def test_on_gradescope_the_students_code_runs_as_nobody_and_cannot_read_the_answ
     shutil.rmtree(stash.parent, ignore_errors=True)  # the root run's files are not swept
     if os.path.exists(shm):
         os.unlink(shm)
-    assert scores["nobody"][3] == 10 and scores["nobody"][4] == 0, scores
-    assert scores[""][3] == 0 and scores[""][4] == 10, scores
+    assert scores["nobody"][4] == 10 and scores["nobody"][6] == 0, scores
+    assert scores[""][4] == 0 and scores[""][6] == 10, scores
 
 
 def _state(pid):

@@ -128,7 +128,8 @@ MISTAKES = {
     "training_loss: summed instead of averaged": ("training_loss", [(
         "np.mean(rec + beta * kl)", "np.sum(rec + beta * kl)")], "averaged (not summed)"),
     "training_loss: stop_gradient not passed on": ("training_loss", [(
-        "stop_gradient=stop_gradient", "stop_gradient=True")], "flows through the search steps"),
+        "alpha=alpha, stop_gradient=stop_gradient,", "alpha=alpha, stop_gradient=True,")],
+        "flows through the search steps"),
     "training_loss: reduce not passed to the log-likelihood": ("training_loss", [(
         "log_likelihood(dec, x, y, z_prime, reduce, check=False)",
         "log_likelihood(dec, x, y, z_prime, check=False)")], "same reduce in the log-likelihood"),
@@ -170,7 +171,8 @@ MISTAKES = {
         "z_start = np.mean(z, axis=1, keepdims=True)", "z_start = z[:, :1]")],
         "mean over its pairs"),
     "infer_latent: a mask that averages the pairs": ("infer_latent", [(
-        "dtype=z.dtype)", "dtype=z.dtype) / x_spec.shape[1]")], "a (1, N) mask of ones"),
+        "x_spec.shape[1]), dtype=z.dtype)", "x_spec.shape[1]), dtype=z.dtype) / x_spec.shape[1]")],
+        "a (1, N) mask of ones"),
     "infer_latent: squeezed (loses the batch axis of one task)": ("infer_latent", [(
         "return z_star[:, 0]", "return z_star.squeeze()")], "a batch of one task is still a batch"),
     "infer_latent: a list of latents": ("infer_latent", [(
@@ -209,7 +211,7 @@ MISTAKES = {
     "infer_latent: no search": ("infer_latent", [(SEARCH, "z_star = z_start")],
                                 "refine the starting latent"),
     "infer_latent: a float64 mask for a float32 model": ("infer_latent", [(
-        ", dtype=z.dtype)", ")")], "mask in z's dtype"),
+        "x_spec.shape[1]), dtype=z.dtype)", "x_spec.shape[1]))")], "mask in z's dtype"),
 }
 RAW = ("Not equal to tolerance", "assert ", "AssertionError", "Traceback", "Mismatched elements",
        "x and y nan location mismatch", "E   ")
@@ -240,22 +242,22 @@ def test_build_never_overwrites_a_students_edits(tmp_path, capsys):
     build(tmp_path)
     build(tmp_path)  # what it wrote itself, unchanged: fine
     kl = tmp_path / by_slug("kl_divergence").filename
-    ex9 = tmp_path / by_slug("adam_update").filename
+    adam = tmp_path / by_slug("adam_update").filename
     kl.write_text(kl.read_text().replace("# YOUR CODE HERE", "return 0  # my work"))
-    old = ex9.read_text() + "# as an older library generated it\n"
-    ex9.write_text(old)
+    old = adam.read_text() + "# as an older library generated it\n"
+    adam.write_text(old)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
-    manifest["files"][ex9.name] = hashlib.sha256(old.encode()).hexdigest()
+    manifest["files"][adam.name] = hashlib.sha256(old.encode()).hexdigest()
     (tmp_path / MANIFEST).write_text(json.dumps(manifest))
     assert main(["exercises", "build", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == (f"lpn-mini exercises: error: {kl} has been edited since `lpn-mini exercises "
                    "build` wrote it (a student's work?); nothing was written. Move the edited "
                    "files away, or pass --force to overwrite them.")
-    assert "my work" in kl.read_text() and ex9.read_text() == old  # nothing was written
+    assert "my work" in kl.read_text() and adam.read_text() == old  # nothing was written
     kl.unlink()
-    build(tmp_path)  # ex09 is as build wrote it last: it is regenerated
-    assert ex9.read_text() == render(by_slug("adam_update"))
+    build(tmp_path)  # ex03 is as build wrote it last: it is regenerated
+    assert adam.read_text() == render(by_slug("adam_update"))
     kl.write_text("my work")
     assert main(["exercises", "build", "--out", str(tmp_path), "--force"]) == 0
     assert kl.read_text() == render(by_slug("kl_divergence"))
@@ -417,7 +419,7 @@ def test_a_folder_of_submissions_gets_a_summary_table(tmp_path):
     lines = []
     everything = grade(tmp_path / "class", echo=lines.append)
     assert set(everything) == {"alice", "bob"}
-    assert "| alice | 0 | 0 | 0 | 10 | 0 | 0 | 0 | 0 | 0 | 0 | 10 |" in lines
+    assert "| alice | 0 | 0 | 0 | 0 | 0 | 10 | 0 | 0 | 0 | 0 | 10 |" in lines
     assert "| bob | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |" in lines
     assert (tmp_path / "class" / "summary.json").exists()
     assert (tmp_path / "class" / "alice" / "results.json").exists()
@@ -443,7 +445,7 @@ def test_an_error_is_reported_at_the_students_own_line(tmp_path):
 
 
 def test_the_student_edition_uses_the_students_own_earlier_work(tmp_path):
-    """In the handout the library's solutions are stubs: exercise 8 runs on the student's own
+    """In the handout the library's solutions are stubs: exercise 9 runs on the student's own
     reparameterize, kl_divergence, log_likelihood and leave_one_out_mean, and a stub among
     them is named as the cause. Only the visible checks run."""
     folder = tmp_path / "student"
@@ -453,14 +455,97 @@ def test_the_student_edition_uses_the_students_own_earlier_work(tmp_path):
     [result] = grader.grade_submission(folder, only=["training_loss"], edition_name="student")
     assert result.points < result.max_points
     assert {t["visibility"] for t in result.tests} == {"visible"}
-    assert result.feedback[-1] == ("exercise 8 uses leave_one_out_mean from exercise 6, which is "
-                                   "not done yet (or fails its checks): finish ex06 first.")
+    assert result.feedback[-1] == ("exercise 9 uses leave_one_out_mean from exercise 7, which is "
+                                   "not done yet (or fails its checks): finish ex07 first.")
     assert any(f"{by_slug('leave_one_out_mean').filename}, line" in line and "NotImplementedError"
                in line for line in result.feedback), result.feedback
     wrong_solution("leave_one_out_mean: divided by N", folder)  # done, but wrong
     [result] = grader.grade_submission(folder / loss.filename, edition_name="student")
     assert result.points < result.max_points
-    assert result.feedback[-1].startswith("exercise 8 uses leave_one_out_mean from exercise 6")
+    assert result.feedback[-1].startswith("exercise 9 uses leave_one_out_mean from exercise 7")
     build(tmp_path / "done", solutions=True)
     [done] = grader.grade_submission(tmp_path / "done" / loss.filename, edition_name="student")
     assert done.points == done.max_points, done.feedback
+
+
+# Solutions a student writes from the statements alone: only the names the statement gives
+# (and the chapters teach), each following its hint. Each must keep full marks.
+HONEST = {
+    "log_likelihood": '''
+def log_softmax(logits):
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)   # no gradient trick needed
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def grid_log_likelihood(logits, y, reduce="sum"):
+    log_p = log_softmax(logits)
+    C = log_p.shape[-1]
+    hot = np.reshape(one_hot(y, C, dtype=log_p.dtype), y.shape + (C,))
+    picked = np.sum(log_p * hot, axis=-1)
+    if reduce == "sum":
+        return np.sum(picked, axis=(-2, -1))
+    if reduce == "mean":
+        return np.mean(picked, axis=(-2, -1))
+    raise ValueError(reduce)
+
+
+def log_likelihood(decoder_params, x, y, z, reduce="sum", *, check=True):
+    return grid_log_likelihood(decode(decoder_params, x, z), y, reduce)
+''',
+    "training_loss": '''
+def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_gradient=True,
+                  reduce="sum", check=True, **search_options):
+    mu, logvar = encode(params["encoder"], x, y)
+    z = reparameterize(mu, logvar, eps)
+    z_prime = leave_one_out_mean(z)
+    mask = leave_one_out_mask(x.shape[1], dtype=z.dtype)      # the statement's slower mask
+    z_prime = latent_gradient_ascent(params["decoder"], x, y, z_prime, mask,
+                                     num_steps=num_steps, alpha=alpha,
+                                     stop_gradient=stop_gradient, reduce=reduce,
+                                     **search_options)
+    rec = -log_likelihood(params["decoder"], x, y, z_prime, reduce)
+    return np.mean(rec + beta * kl_divergence(mu, logvar))
+''',
+    "infer_latent": '''
+def infer_latent(params, x_spec, y_spec, eps=None, **search_options):
+    mu, logvar = encode(params["encoder"], x_spec, y_spec)
+    z = mu if eps is None else reparameterize(mu, logvar, eps)
+    z_start = np.mean(z, axis=1, keepdims=True)
+    mask = np.ones((1, x_spec.shape[1]), dtype=z.dtype)
+    options = {"num_steps": 0, "alpha": 1.0, **search_options}
+    return latent_gradient_ascent(params["decoder"], x_spec, y_spec, z_start, mask,
+                                  **options)[:, 0]
+''',
+}
+
+
+@pytest.mark.parametrize("slug", list(HONEST))
+def test_a_solution_that_follows_the_statement_keeps_full_marks(slug, tmp_path):
+    """Written with the student file's imports only, as the statement and its hint say (the
+    statement names no library helper the chapters do not teach): full marks."""
+    exercise = by_slug(slug)
+    path = tmp_path / exercise.filename
+    path.write_text(exercise.imports + HONEST[slug])
+    result = grade_file(exercise, path)
+    assert result.points == result.max_points, result.feedback
+
+
+TAUGHT = {"pattern_tasks", "init_mlp", "mlp_forward", "mlp_backward", "adam_init", "adam_update",
+          "tree_map", "one_hot", "init_params", "encode", "reparameterize", "decode", "log_softmax",
+          "log_likelihood", "kl_divergence", "leave_one_out_mean", "leave_one_out_predict",
+          "scores", "leave_one_out_mask", "specification_log_likelihood", "LEAVE_ONE_OUT",
+          "latent_ascent_step", "latent_gradient_ascent", "without_gradient", "training_loss",
+          "infer_latent", "predict", "latent_random_search", "dense", "relu", "grad",
+          "check_batch"}  # check_batch: the template's own input check, outside the answer
+
+
+def test_the_student_files_import_only_what_the_chapters_teach():
+    import ast
+    for ex in EXERCISES:
+        tree = ast.parse(ex.imports)
+        names = {a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom)
+                 for a in node.names}
+        assert names <= TAUGHT, (ex.filename, names - TAUGHT)
+        for word in ("search_latents", "getval", "pick_colours", "sum_colours", "max_colours",
+                     "array_module", "one_hot_cells"):
+            assert word not in ex.statement, (ex.filename, word)

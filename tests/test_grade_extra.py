@@ -25,13 +25,13 @@ def _result(messages, passed=0):
               "message": m} for i, m in enumerate(messages)]
     tests += [{"test": "test_ok[visible]", "passed": True, "visibility": "visible",
                "message": ""}] * passed
-    return ExerciseResult(3, "reparameterize", "The reparameterization trick", 0.0, 10,
+    return ExerciseResult(4, "reparameterize", "The reparameterization trick", 0.0, 10,
                           passed=passed, total=len(tests), tests=tests,
                           feedback=[f"{t['test']}: {t['message']}" for t in tests
                                     if not t["passed"]])
 
 
-STUB = ("ex03_reparameterize.py, line 22: NotImplementedError: reparameterize is not "
+STUB = ("ex04_reparameterize.py, line 22: NotImplementedError: reparameterize is not "
         "implemented yet: replace this line with your code")
 
 
@@ -39,7 +39,7 @@ def test_an_exercise_not_started_is_one_line():
     lines = []
     print_results([_result([STUB] * 10)], lines.append)
     assert lines == [
-        "TODO  ex03 The reparameterization trick                       0.0 / 10   not started "
+        "TODO  ex04 The reparameterization trick                       0.0 / 10   not started "
         "(reparameterize still raises NotImplementedError)",
         "total: 0.0 / 10"]
 
@@ -49,6 +49,6 @@ def test_an_exercise_begun_still_lists_its_failed_checks():
     assert not_started(_result([STUB, "AssertionError: wrong shape"])) is None
     lines = []
     print_results([_result([STUB, "AssertionError: wrong shape"])], lines.append)
-    assert re.match(r"FAIL  ex03 .* \(0/2 checks\)", lines[0])
+    assert re.match(r"FAIL  ex04 .* \(0/2 checks\)", lines[0])
     assert lines[1:3] == [f"        - test_0[visible]: {STUB}",
                           "        - test_1[visible]: AssertionError: wrong shape"]

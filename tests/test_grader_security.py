@@ -225,7 +225,7 @@ print(json.dumps({"points": r.points, "total": r.total, "feedback": r.feedback,
 
 
 def _grade_elsewhere(submission, library, expected, cwd):
-    """Grade ``submission`` for exercise 3 in a fresh process that imports ``library``'s
+    """Grade ``submission`` for exercise 4 in a fresh process that imports ``library``'s
     lpn_mini and is told (only) that the expected outputs are in ``expected``."""
     import os
     import subprocess
@@ -366,13 +366,13 @@ def test_a_long_exception_message_is_cut_to_one_short_line(tmp_path):
         """, timeout=60)
     assert result.points == 0 and result.total > 0
     for line in result.feedback:
-        assert "ex04_kl_divergence.py, line 2: ValueError: shapes (3, 4)" in line, line
+        assert "ex06_kl_divergence.py, line 2: ValueError: shapes (3, 4)" in line, line
         assert line.endswith("[...]") and len(line) < 500, line
 
 
 def test_what_would_do_the_exercise_for_the_student_is_not_available(tmp_path):
     """Exercise 2 asks for a backward pass by hand: autograd on a forward pass scores 0.
-    Exercise 7 asks for one ascent step: the library's search, which takes that step,
+    Exercise 8 asks for one ascent step: the library's search, which takes that step,
     scores 0. Each with the line that says why."""
     backward = graded(by_slug("mlp_backward"), tmp_path, """\
         import autograd.numpy as np
@@ -398,7 +398,7 @@ def test_what_would_do_the_exercise_for_the_student_is_not_available(tmp_path):
                                   stop_gradient=stop_gradient, reduce=reduce)
         """, timeout=60)
     assert step.total > 0 and step.points == 0, step.feedback
-    assert all("search_latents() takes the very steps exercise 7 asks for" in line
+    assert all("search_latents() takes the very steps exercise 8 asks for" in line
                for line in step.feedback), step.feedback
 
 

@@ -509,20 +509,30 @@ include = ["lpn_mini*"]
 '''
 
 
+def chapter_of(slug):
+    """The number of the chapter that builds exercise ``slug`` (``syllabus.CHAPTERS``)."""
+    from .syllabus import CHAPTERS
+    for number, row in enumerate(CHAPTERS):
+        if slug in row.exercises:
+            return number
+    raise ValueError(f"no chapter of the syllabus builds exercise {slug!r}.")
+
+
 def student_readme(deps):
     rows = []
     for ex in EXERCISES:
         needs = deps.get(ex.number, [])
-        rows.append(f"| `exercises/{ex.filename}` | {ex.title} | "
+        rows.append(f"| `exercises/{ex.filename}` | {chapter_of(ex.slug)} | {ex.title} | "
                     + (", ".join(f"ex{n:02d}" for n in needs) if needs else "none") + " |")
     table = "\n".join(rows)
     return f"""# lpn-mini exercises (student edition)
 
 Ten exercises that rebuild the Latent Program Network of *Searching Latent Program Spaces*
-(Macfarlane & Bonnet) in NumPy and autograd, in the order of its training step (Algorithm
-2) and its test-time search (Algorithm 1). Each is one file in `exercises/` with the
-statement at the top: what to implement, the shapes, the equation and a hint. Replace each
-`raise NotImplementedError(...)` with your code; keep the names and the signatures.
+(Macfarlane & Bonnet) in NumPy and autograd, numbered in the order of the chapters that
+build them (`chapters/`; each chapter ends with its exercises). Each is one file in
+`exercises/` with the statement at the top: which chapter builds it, what to implement, the
+shapes, the equation and a hint. Replace each `raise NotImplementedError(...)` with your
+code; keep the names and the signatures.
 
 ## Install
 
@@ -537,7 +547,7 @@ pip install -e ".[grade]"         # the library, and pytest, which the grader ne
 
 ```bash
 lpn-mini grade                                 # every exercise in exercises/
-lpn-mini grade exercises/ex04_kl_divergence.py # just one
+lpn-mini grade exercises/ex06_kl_divergence.py # just one
 ```
 
 prints, per exercise, the points (10 each) and one line per failed check: the quantity,
@@ -551,11 +561,11 @@ Here, an exercise runs on your own code for everything it uses, so a mistake in 
 earlier exercise can make a later one fail; the grader then says which exercise to finish
 first. Read from the library's code (every exercise function the reference reaches):
 
-| file | exercise | relies on your |
-|---|---|---|
+| file | chapter | exercise | relies on your |
+|---|---|---|---|
 {table}
 
-A good order is the numbers' order.
+A good order is the numbers' order, each exercise after reading its chapter.
 
 ## The chapters
 

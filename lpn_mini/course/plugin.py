@@ -125,7 +125,7 @@ def _refuse(message, why):
 
 
 def where(exc):
-    """``ex03_reparameterize.py, line 18: `` for the innermost line of the student's own
+    """``ex04_reparameterize.py, line 18: `` for the innermost line of the student's own
     files in ``exc``'s traceback (or its SyntaxError's line); empty if there is none."""
     if isinstance(exc, SyntaxError) and exc.filename in _state["files"]:
         return f"{os.path.basename(exc.filename)}, line {exc.lineno}: "

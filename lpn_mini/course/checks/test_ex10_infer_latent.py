@@ -10,9 +10,9 @@ HINTS = {
                              "mu (eps is None: no sampling).",
     "with eps, num_steps=0": "with eps, sample z_i = mu_i + eps_i * sigma_i for every pair, "
                              "then start from their mean.",
-    "with eps, num_steps=2, alpha=0.3": "refine the starting latent with search_latents on *all* "
-                                        "the specification pairs (a (1, N) mask of ones), passing "
-                                        "the search options on.",
+    "with eps, num_steps=2, alpha=0.3": "refine the starting latent with latent_gradient_ascent on "
+                                        "*all* the specification pairs (a (1, N) mask of ones), "
+                                        "passing the search options on.",
     "best_of_trajectory=True": "pass every search option on: with best_of_trajectory the search "
                                "returns the best latent it visited, not its last.",
     "best_of_trajectory=False": "pass every search option on, as given: with "

@@ -1,4 +1,4 @@
-"""Exercise 3: reparameterize."""
+"""Exercise 4: reparameterize."""
 import numpy as onp
 from autograd import grad
 

@@ -1,4 +1,4 @@
-"""Exercise 8: training_loss, piece by piece (reconstruction, KL, search), and its gradients."""
+"""Exercise 9: training_loss, piece by piece (reconstruction, KL, search), and its gradients."""
 from autograd import grad
 
 from .compare import close, close_tree, function
@@ -10,7 +10,7 @@ REC = ("-log p(y_i | x_i, z'_i) with z'_i the leave-one-out mean of the other pa
 
 KEYS = ("num_steps", "alpha", "beta", "stop_gradient", "reduce")
 SEARCH = ("pass the other options (**search_options: optimizer, clip_norm, clip_mode, "
-          "best_of_trajectory) on to search_latents, untouched.")
+          "best_of_trajectory) on to latent_gradient_ascent, untouched.")
 
 
 def loss(fx, params, eps, case):
@@ -40,7 +40,7 @@ def test_with_latent_search(fx):
     for case in fx["cases"][2:]:
         close(loss(fx, fx["params"], fx["eps"], case), case["loss"], f"the loss ({describe(case)})",
               SEARCH if "search" in case else
-              "refine z' with K steps of search_latents (LEAVE_ONE_OUT, the given alpha, "
+              "refine z' with K steps of latent_gradient_ascent (LEAVE_ONE_OUT, the given alpha, "
               "stop_gradient and reduce) before the reconstruction, and use the same reduce in "
               "the log-likelihood.")
 
@@ -65,4 +65,5 @@ def test_gradients_for_every_parameter_and_eps(fx):
 def test_float32_in_float32_out(fx):
     got = function(SLUG)(fx["params32"], fx["x"], fx["y"], fx["eps32"], num_steps=1, alpha=0.3)
     close(got, fx["loss32"], "the loss of a float32 model", "a float32 model must give a "
-          "float32 loss: no float64 constants or arrays.", rtol=1e-4, atol=1e-6)
+          "float32 loss: no float64 constants or arrays (a mask from leave_one_out_mask(N) is "
+          "float64 unless you pass dtype=z.dtype).", rtol=1e-4, atol=1e-6)

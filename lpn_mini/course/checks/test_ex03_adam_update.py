@@ -1,4 +1,4 @@
-"""Exercise 9: adam_update, one case per thing that can go wrong."""
+"""Exercise 3: adam_update, one case per thing that can go wrong."""
 import numpy as onp
 
 from .compare import close_tree, copies, fail, function, same, unchanged

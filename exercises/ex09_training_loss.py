@@ -1,23 +1,28 @@
-"""Exercise 08: The full training loss (Algorithm 2)   [10 points]
+"""Exercise 09: The full training loss (Algorithm 2)   [10 points]
 
-Algorithm 2, lines 4-14, for a batch of B tasks with N pairs each: encode every pair,
-sample its latent, take the leave-one-out mean, refine it with K steps of latent search,
-and return the mean over tasks and pairs of -log p(y_i | x_i, z'_i) + beta * KL_i.
+Chapter 7 builds this: Algorithm 2, lines 4-14, for a batch of B tasks with N pairs each:
+encode every pair, sample its latent, take the leave-one-out mean, refine it with K steps
+of latent gradient ascent (lines 9-11), and return the mean over tasks and pairs of the
+loss of line 12 (line 11 in the paper's arXiv appendix):
+L_i = -log p(y_i | x_i, z'_i) + beta * KL_i, the reconstruction (eq. 9) plus beta times
+the KL (eq. 10), which is eq. 11's L = L_rec + beta * L_KL.
 
 Shapes: x, y (B, N, H, W); eps (B, N, d) -> a scalar.
 Hint: every piece exists in the library: `encode`, `reparameterize`, `leave_one_out_mean`,
-`search_latents(dec, x, y, z_prime, LEAVE_ONE_OUT, num_steps=..., alpha=...,
-stop_gradient=..., reduce=..., **search_options)` (LEAVE_ONE_OUT scores latent i on the
-pairs j != i; `leave_one_out_mask(N)` means the same, slower), `log_likelihood`,
-`kl_divergence`.
+`latent_gradient_ascent(dec, x, y, z_prime, LEAVE_ONE_OUT, num_steps=K, alpha=alpha,
+stop_gradient=stop_gradient, reduce=reduce, **search_options)` for the K steps
+(LEAVE_ONE_OUT scores latent i on the pairs j != i; `leave_one_out_mask(N, dtype=z.dtype)`
+means the same, slower: without dtype= it is float64 and turns a float32 loss into
+float64), `log_likelihood`, `kl_divergence`. Pass stop_gradient on: it decides whether the
+outer gradient sees the search's steps.
 
-Check your work:  lpn-mini grade exercises/ex08_training_loss.py
+Check your work:  lpn-mini grade exercises/ex09_training_loss.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
 """
 import autograd.numpy as np
 
-from lpn_mini.latent import (LEAVE_ONE_OUT, leave_one_out_mean, reparameterize,
-                             search_latents)
+from lpn_mini.latent import (LEAVE_ONE_OUT, latent_gradient_ascent, leave_one_out_mask,
+                             leave_one_out_mean, reparameterize)
 from lpn_mini.losses import kl_divergence, log_likelihood
 from lpn_mini.architectures import check_batch, encode
 

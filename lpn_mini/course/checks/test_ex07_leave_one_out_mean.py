@@ -1,4 +1,4 @@
-"""Exercise 6: leave_one_out_mean."""
+"""Exercise 7: leave_one_out_mean."""
 import autograd
 import numpy as onp
 

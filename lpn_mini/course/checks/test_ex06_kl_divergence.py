@@ -1,4 +1,4 @@
-"""Exercise 4: kl_divergence."""
+"""Exercise 6: kl_divergence."""
 import numpy as onp
 from autograd import grad
 

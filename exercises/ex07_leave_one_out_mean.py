@@ -1,13 +1,13 @@
-"""Exercise 06: Leave-one-out latents   [10 points]
+"""Exercise 07: Leave-one-out latents   [10 points]
 
-Algorithm 2, lines 7-8: for every pair i of a task, z'_i is the mean of the *other* pairs'
-latents, so that pair i's own latent never helps reconstruct y_i.
+Chapter 5 builds this: Algorithm 2, lines 7-8, for every pair i of a task, z'_i is the mean
+of the *other* pairs' latents, so that pair i's own latent never helps reconstruct y_i.
 
 Shapes: z (B, N, d) -> (B, N, d). Raise ValueError if N < 2.
 Equation: z'_i = (1 / (N - 1)) * sum_{j != i} z_j.
 Hint: the sum of the others is the total minus your own; no loop needed.
 
-Check your work:  lpn-mini grade exercises/ex06_leave_one_out_mean.py
+Check your work:  lpn-mini grade exercises/ex07_leave_one_out_mean.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
 """
 import autograd.numpy as np

@@ -1,4 +1,4 @@
-"""Exercise 7: latent_ascent_step, its value and its gradients in both stop-gradient branches."""
+"""Exercise 8: latent_ascent_step, its value and its gradients in both stop-gradient branches."""
 import numpy as onp
 from autograd import grad
 

@@ -1,13 +1,14 @@
-"""Exercise 03: The reparameterization trick   [10 points]
+"""Exercise 04: The reparameterization trick   [10 points]
 
-Algorithm 2, lines 4-6: draw z_i ~ q_phi(z | x_i, y_i) = N(mu, diag(exp(logvar))) as a
-differentiable function of mu and logvar, given standard normal noise eps.
+Chapter 2 builds this: Algorithm 2, lines 4-6, draw z_i ~ q_phi(z | x_i, y_i) =
+N(mu, diag(exp(logvar))) as a differentiable function of mu and logvar, given standard
+normal noise eps.
 
 Shapes: mu, logvar, eps (..., d) -> z (..., d).
 Equation: z = mu + eps * sigma.
 Hint: logvar is the log of the *variance*; the standard deviation is its square root.
 
-Check your work:  lpn-mini grade exercises/ex03_reparameterize.py
+Check your work:  lpn-mini grade exercises/ex04_reparameterize.py
 (Generated from the lpn_mini library by `lpn-mini exercises build`.)
 """
 import autograd.numpy as np
