@@ -213,6 +213,33 @@ MISTAKES = {
     "infer_latent: a float64 mask for a float32 model": ("infer_latent", [(
         "x_spec.shape[1]), dtype=z.dtype)", "x_spec.shape[1]))")], "mask in z's dtype"),
 }
+MISTAKES.update({
+    "adam_update: the step counter never moves": ("adam_update", [(
+        '    return new_params, {"m": m, "v": v, "t": t}',
+        '    return new_params, {"m": m, "v": v, "t": state["t"]}')],
+        "its t must count every step taken"),
+    "training_loss: stop-gradient always off": ("training_loss", [(
+        "alpha=alpha, stop_gradient=stop_gradient,", "alpha=alpha, stop_gradient=False,")],
+        "the search's update is a constant for the outer gradient"),
+    "reparameterize: assignment into a traced array": ("reparameterize", [(
+        "    return mu + eps * np.exp(0.5 * logvar)",
+        "    z = mu + eps * np.exp(0.5 * logvar)\n    z[..., 0] = z[..., 0] * 1.0\n    return z")],
+        "assignment into an array that autograd is differentiating"),
+    "leave_one_out_mean: np.asarray of a traced array": ("leave_one_out_mean", [(
+        "    return (total - z) / (N - 1)", "    return np.asarray((total - z) / (N - 1))")],
+        "cuts the array off from autograd"),
+})
+# The core lesson of an exercise carries at least half its points: each of these mistakes
+# misses it and must lose at least 5 of the 10.
+MISSES_THE_LESSON = (
+    "log_likelihood: softmax without the maximum subtracted",
+    "log_likelihood: one maximum shared by every cell",
+    "latent_ascent_step: stop-gradient missing", "training_loss: stop_gradient not passed on",
+    "training_loss: stop-gradient always off", "adam_update: eps inside the square root",
+    "adam_update: the step counter never moves")
+# One wrong value, found by several checks, is one feedback line: (words, lines with them).
+ONCE = {"reparameterize: exp(logvar) used as the standard deviation": "log of the variance",
+        "log_likelihood: softmax without the maximum subtracted": "subtract the maximum"}
 RAW = ("Not equal to tolerance", "assert ", "AssertionError", "Traceback", "Mismatched elements",
        "x and y nan location mismatch", "E   ")
 
@@ -390,6 +417,25 @@ def test_wrong_solution_loses_points_with_a_pointed_message(mistake, tmp_path):
     for line in result.feedback:  # one line each, no raw assertion text, no bare messages
         assert "\n" not in line and not any(raw in line for raw in RAW), line
         assert "Hint: " in line or "NotImplementedError" in line, line
+        assert "ArrayBox" not in line, line
+    hints = [line.partition(" Hint: ")[2] for line in result.feedback]
+    assert len(hints) == len(set(hints)), f"{mistake}: a hint repeated: {result.feedback}"
+    if mistake in MISSES_THE_LESSON:
+        assert result.max_points - result.points >= 5, f"{mistake}: lost only " \
+            f"{result.max_points - result.points} points: {result.feedback}"
+    if mistake in ONCE:
+        assert sum(ONCE[mistake] in line for line in result.feedback) == 1, result.feedback
+        assert len(result.feedback) <= 4, result.feedback
+
+
+def test_each_line_says_which_checks_and_how_many_points(tmp_path):
+    exercise, path = wrong_solution("log_likelihood: softmax without the maximum subtracted",
+                                    tmp_path)
+    result = grade_file(exercise, path)
+    assert result.points == 5
+    [line] = [line for line in result.feedback if "subtract the maximum" in line]
+    assert line.startswith("test_log_softmax_of_huge_logits[visible, hidden] (5 of the 10 "
+                           "points): log_softmax of logits near 1e4: got inf or nan"), line
 
 
 @pytest.mark.parametrize("body, message", [

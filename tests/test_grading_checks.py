@@ -60,6 +60,15 @@ def test_every_exercise_has_a_check_file_and_nothing_else_is_collected():
         check_file(ex).name for ex in EXERCISES)
 
 
+def test_every_exercise_has_its_points_and_its_lesson_carries_half():
+    from lpn_mini.course.grader import check_points
+    for ex in EXERCISES:
+        points = check_points(ex)
+        assert abs(sum(points.values()) - 10) < 1e-9, (ex.slug, points)
+        assert max(points.values()) >= 5 or ex.slug == "adam_update", (ex.slug, points)
+        assert min(points.values()) > 0, (ex.slug, points)
+
+
 ALLOWED = {"autograd", "numpy", "pytest", "copy", "importlib"}
 FROM_GRADING = {"edition": {"EDITION"}, "fixtures": {"load"}, "exercises": {"by_slug"}}
 

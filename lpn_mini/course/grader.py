@@ -1,8 +1,12 @@
 """The autograder: the graded checks (``lpn_mini/course/checks/``), run on a student's files.
 
 Each exercise is graded in its own ``pytest`` process, so that a student's exception,
-infinite loop or wrong shape costs that exercise's points and never the grader. Points are
-shared equally among the exercise's checks. In the instructor's edition every check runs on
+infinite loop or wrong shape costs that exercise's points and never the grader. Each check
+carries the points its check file gives it by name (``POINTS``: the check of the
+exercise's core lesson carries at least half), the rest shared equally among the others;
+a check's points are split equally between the fixture sets it runs on. The feedback is
+one line per wrong thing: failed checks whose hints are the same (one wrong value, found
+by several checks) make one line, naming every check in it and the points they carried. In the instructor's edition every check runs on
 the visible and on the hidden fixtures, and each result says which; in the student edition
 (``edition.py``) only the visible ones run, and a check that fails in a function an earlier
 exercise provides says which exercise to finish first.
@@ -287,13 +291,69 @@ def judge(test, references, collect=None):
     return test
 
 
+def _check_names(exercise):
+    tree = ast.parse(check_file(exercise).read_text())
+    return tree, [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
+                  and n.name.startswith("test_")]
+
+
 def expected_tests(exercise, sets):
     """The ids of the checks that grade ``exercise``: each test function of its check file,
     once per set (``test_sample[visible]``, ...)."""
-    tree = ast.parse(check_file(exercise).read_text())
-    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
-             and n.name.startswith("test_")]
+    _, names = _check_names(exercise)
     return [f"{name}[{v}]" for name in names for v in sets]
+
+
+def check_points(exercise):
+    """``{check name: its points}`` for ``exercise``, summing to ``POINTS``: the points its
+    check file gives by name in a literal dict ``POINTS`` (the checks of the exercise's
+    core lesson), the rest shared equally among its other checks."""
+    tree, names = _check_names(exercise)
+    given = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "POINTS"
+                                                for t in node.targets):
+            given = ast.literal_eval(node.value)
+    rest = [name for name in names if name not in given]
+    left = POINTS - sum(given.values())
+    if set(given) - set(names) or left < -1e-9 or (rest and left <= 0) or (
+            not rest and abs(left) > 1e-9):
+        raise ValueError(f"{check_file(exercise).name}: POINTS {given} must name its checks "
+                         f"and leave a share of the {POINTS} points for each other check.")
+    return {name: given[name] if name in given else left / len(rest) for name in names}
+
+
+def _hint_of(message):
+    """What groups failed checks into one line: the hint of a feedback line (the same hint
+    is the same lesson), or the whole line where it has none (an exception)."""
+    head, sep, hint = message.partition(" Hint: ")
+    return hint if sep else message
+
+
+def grouped_feedback(tests, total=POINTS):
+    """One line per group of failed ``tests`` with the same hint, in the checks' order:
+    the names of the checks (with the sets they failed on; "every check" when all failed
+    alike), the points they carried, and the first check's message (a visible one where
+    there is one)."""
+    groups = {}
+    for t in tests:
+        if not t["passed"]:
+            groups.setdefault(_hint_of(t["message"]), []).append(t)
+    lines = []
+    for group in groups.values():
+        sets = {}
+        for t in group:
+            name, bracket, which = t["test"].rpartition("[")
+            sets.setdefault(name if bracket else t["test"], []).append(which.rstrip("]"))
+        if len(group) == len(tests):  # one thing wrong everywhere: no list of every name
+            names = "every check"
+        else:
+            names = ", ".join(f"{name}[{', '.join(v for v in which if v)}]" if any(which)
+                              else name for name, which in sets.items())
+        lost = sum(t.get("points", 0.0) for t in group)
+        carried = f" ({round(lost, 2):g} of the {total:g} points)" if lost else ""
+        lines.append(f"{names}{carried}: {group[0]['message']}")
+    return lines
 
 
 def _complete(tests, exercise, sets):
@@ -551,13 +611,16 @@ def _read_child(result, run, token, references, exercise, which, collect, timeou
     if "import_error" in data:
         result.feedback.append(data["import_error"])
         return
-    result.tests = [{k: t[k] for k in ("test", "passed", "visibility", "message", "uses")}
+    sets = visibilities(which)
+    weights = check_points(exercise)
+    result.tests = [{**{k: t[k] for k in ("test", "passed", "visibility", "message", "uses")},
+                     "points": weights[t["test"].rpartition("[")[0]] / len(sets)}
                     for t in (judge(t, references, collect) for t in
-                              _complete(data["tests"], exercise, visibilities(which)))]
+                              _complete(data["tests"], exercise, sets))]
     result.total = len(result.tests)
     result.passed = sum(t["passed"] for t in result.tests)
-    result.points = round(POINTS * result.passed / max(result.total, 1), 2)
-    result.feedback += [f"{t['test']}: {t['message']}" for t in result.tests if not t["passed"]]
+    result.points = round(sum(t["points"] for t in result.tests if t["passed"]), 2)
+    result.feedback += grouped_feedback(result.tests, POINTS)
 
 
 def _provider(name):
@@ -614,13 +677,17 @@ def gradescope_json(results, which=None):
     sets = visibilities(which)
     tests = []
     for r in results:
+        names = {t["test"].rpartition("[")[0] or t["test"] for t in r.tests}
         general = [line for line in r.feedback
-                   if not any(line.startswith(t["test"] + ": ") for t in r.tests)]
+                   if not any(line.startswith((name + "[", name + ": ")) for name in names)]
         for v in sets:
             mine = [t for t in r.tests if t["visibility"] == v]
-            lines = general + [f"{t['test']}: {t['message']}" for t in mine if not t["passed"]]
+            lines = general + grouped_feedback(mine, r.max_points)
             share = r.max_points / len(sets)
-            score = round(share * sum(t["passed"] for t in mine) / len(mine), 2) if mine else 0.0
+            if mine and all("points" in t for t in mine):
+                score = round(sum(t["points"] for t in mine if t["passed"]), 2)
+            else:
+                score = round(share * sum(t["passed"] for t in mine) / len(mine), 2) if mine else 0.0
             tests.append({"name": f"Exercise {r.number:02d}: {r.title}"
                                   + (f" ({v} checks)" if len(sets) > 1 else ""),
                           "score": score, "max_score": share, "visibility": v,

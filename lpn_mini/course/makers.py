@@ -243,8 +243,14 @@ def make_adam_update(rng, s):
         options = {k: v for k, v in case.items() if k not in ("name", "state")}
         case["params"], case["new_state"] = adam_update(params, grads, case["state"], **options)
     p32, g32, s32 = f32(params), f32(grads), {"m": f32(later["m"]), "v": f32(later["v"]), "t": 3}
+    # Two steps in a row, the second from the state the first returned (drawn last, so that
+    # the numbers above stay those of the first fixtures).
+    grads2 = tree_map(lambda g: onp.sign(g) * (0.5 + onp.abs(g)), draw())
+    first, state = adam_update(params, grads, fresh, 0.1, eps=1e-12)
     return dict(params=params, grads=grads, cases=cases, params32=p32, grads32=g32, state32=s32,
-                out32=adam_update(p32, g32, s32, 0.05, weight_decay=0.3)[0])
+                out32=adam_update(p32, g32, s32, 0.05, eps=0.5, weight_decay=0.3)[0],
+                grads2=grads2,
+                two_steps_params=adam_update(first, grads2, state, 0.1, eps=1e-12)[0])
 
 
 def make_infer_latent(rng, s):
@@ -301,7 +307,7 @@ OUTPUTS = {
     "latent_ascent_step": ("step_sum", "step_mean", "grad_sum_sg", "grad_sum_nosg",
                            "grad_mean_sg", "grad_mean_nosg", "step_of_one"),
     "training_loss": ("cases/*/loss", "cases/*/dparams", "cases/*/deps", "loss32"),
-    "adam_update": ("cases/*/params", "cases/*/new_state", "out32"),
+    "adam_update": ("cases/*/params", "cases/*/new_state", "out32", "two_steps_params"),
     "infer_latent": ("cases/*/z", "dparams", "deps", "z32", "z_one"),
 }
 

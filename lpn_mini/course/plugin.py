@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import resource
 import sys
 import traceback
@@ -241,13 +242,66 @@ def _exception_line(exc):
     return f"{type(exc).__name__}: {first}".rstrip(": ")
 
 
+# Autograd's own errors for two habits of plain NumPy code, each as what happened and what
+# to write instead (its raw message names ArrayBox, which the student never wrote).
+ASSIGNED = ("assignment into an array that autograd is differentiating (a[...] = ..., or a "
+            "plain NumPy array filled with a traced value): autograd cannot follow it. Hint: "
+            "build a new array from whole-array autograd.numpy operations instead (arithmetic, "
+            "np.where, np.concatenate, np.stack), and leave the inputs as they are.")
+CUT_OFF = ("np.asarray or np.array of an array that autograd is differentiating: it cuts the "
+           "array off from autograd, which cannot differentiate through it. Hint: use the "
+           "array as it is (it already is an array) with autograd.numpy operations.")
+
+
+def _traced(exc):
+    """Whether ``exc`` arose while autograd was tracing: a frame of its traceback holds one
+    of autograd's boxes (or the message names one)."""
+    from autograd.tracer import Box
+    if "ArrayBox" in str(exc):
+        return True
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        try:
+            if any(isinstance(v, Box) for v in frame.f_locals.values()):
+                return True
+        except Exception:  # a frame whose locals cannot be read
+            continue
+    return False
+
+
+def autograd_hint(exc):
+    """The line for autograd's raw error ``exc`` about an in-place assignment into a traced
+    array or a NumPy conversion of one; None for any other exception."""
+    text = str(exc)
+    if isinstance(exc, (TypeError, AttributeError)) and "ArrayBox" in text and (
+            "item assignment" in text or "__setitem__" in text or "__iadd__" in text):
+        return ASSIGNED
+    if isinstance(exc, NotImplementedError) and re.match(r"VJP of (asarray|array) wrt", text):
+        return CUT_OFF
+    if isinstance(exc, ValueError) and "setting an array element with a sequence" in text \
+            and _traced(exc):
+        return ASSIGNED if _assigned(exc) else CUT_OFF
+    return None
+
+
+def _assigned(exc):
+    """Whether the student's line that raised ``exc`` assigns into an array (``a[...] =``)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename in _state["files"]:
+            return bool(re.search(r"\]\s*[-+*/]?=(?!=)", frame.line or ""))
+    return False
+
+
 def _one_line(exc):
     """One line a student can act on: a check's own feedback line, or the exception with
-    the line of the student's file it came from."""
+    the line of the student's file it came from (autograd's raw errors about assignment
+    into a traced array or a conversion of one, in words the student can act on)."""
     if isinstance(exc, CheckFailed):
         return str(exc)
     if isinstance(exc, MemoryError):
         return memory_line()
+    hint = autograd_hint(exc)
+    if hint:
+        return where(exc) + hint
     return where(exc) + _exception_line(exc)
 
 

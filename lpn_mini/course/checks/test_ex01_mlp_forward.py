@@ -4,6 +4,8 @@ from autograd import grad
 from .compare import ONE, close, close_tree, copies, unchanged, function, weighted_sum
 
 SLUG = "mlp_forward"
+# The check of the exercise's core lesson carries half its points; the others share the rest.
+POINTS = {"test_output": 5}  # a ReLU between layers, none after the last
 BETWEEN = "a ReLU goes between layers: after every layer but the last, and never on the input."
 
 

@@ -5,6 +5,8 @@ from autograd import grad
 from .compare import ONE, close, copies, function, unchanged, weighted_sum
 
 SLUG = "reparameterize"
+# The check of the exercise's core lesson carries half its points; the others share the rest.
+POINTS = {"test_sample": 5}  # z = mu + eps * sigma
 SIGMA = ("z is mu plus eps times the standard deviation sigma; logvar is the log of the "
          "variance, not of sigma: work out sigma from it.")
 

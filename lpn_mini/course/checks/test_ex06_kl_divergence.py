@@ -5,6 +5,8 @@ from autograd import grad
 from .compare import ONE, array, close, copies, fail, function, same_shape, unchanged, weighted_sum
 
 SLUG = "kl_divergence"
+# The check of the exercise's core lesson carries half its points; the others share the rest.
+POINTS = {"test_value": 5}  # eq. 10
 VALUE = ("eq. 10 is KL(N(mu, sigma^2) || N(0, 1)) per dimension in closed form, with its "
          "constant factor; sigma^2 = exp(logvar).")
 

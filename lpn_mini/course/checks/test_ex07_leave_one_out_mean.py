@@ -5,6 +5,8 @@ import numpy as onp
 from .compare import ONE, close, copies, fail, function, unchanged, weighted_sum
 
 SLUG = "leave_one_out_mean"
+# The check of the exercise's core lesson carries half its points; the others share the rest.
+POINTS = {"test_own_latent_left_out": 5}  # the others only
 OTHERS = "z'_i is the mean of the N - 1 *other* latents of the same task."
 
 

@@ -5,6 +5,8 @@ from autograd import grad
 from .compare import ONE, array, close, close_tree, copies, fail, function, unchanged, weighted_sum
 
 SLUG = "latent_ascent_step"
+# The check of the exercise's core lesson carries half its points; the others share the rest.
+POINTS = {"test_gradient_with_stop_gradient": 5}  # stop-gradient
 
 
 def step(fx, decoder, z, stop_gradient=True, reduce="sum"):

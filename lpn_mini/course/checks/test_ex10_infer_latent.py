@@ -5,6 +5,8 @@ from autograd import grad
 from .compare import close, close_tree, copies, function, unchanged, weighted_sum
 
 SLUG = "infer_latent"
+# The check of the exercise's core lesson carries half its points; the others share the rest.
+POINTS = {"test_latent": 5}  # Algorithm 1
 HINTS = {
     "eps=None, num_steps=0": "without search, the latent is the task's mean over its pairs of "
                              "mu (eps is None: no sampling).",
