@@ -550,8 +550,10 @@ lpn-mini grade                                 # every exercise in exercises/
 lpn-mini grade exercises/ex06_kl_divergence.py # just one
 ```
 
-prints, per exercise, the points (10 each) and one line per failed check: the quantity,
-what was expected and what came back, and a hint. These are the *visible* checks; your
+prints, per exercise, the points (10 each) and one line per thing that is wrong: the checks
+that found it and the points they carried (the check of an exercise's main lesson carries
+at least half), the quantity, what was expected and what came back, and a hint. These are
+the *visible* checks; your
 instructor grades with more (other seeds and shapes), so code that only fits these numbers
 will lose points.
 

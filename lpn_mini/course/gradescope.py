@@ -154,44 +154,68 @@ def find_exercise_files(folder):
     return found, notes
 
 
-def gradescope_results(results, notes=(), which="instructor"):
+def gradescope_results(results, notes=(), which="instructor", warning=None):
     """results.json for Gradescope, from the grader's results (``grader.gradescope_json``)
-    with each test's visibility in Gradescope's words: hidden checks ``after_published``."""
+    with each test's visibility in Gradescope's words: hidden checks ``after_published``;
+    its ``output`` says which files were found, after ``warning`` where there is one."""
     try:
         data = gradescope_json(results, which)
     except TypeError:  # a grader without editions: one entry per exercise, all visible
         data = gradescope_json(results)
     for test in data["tests"]:
         test["visibility"] = GRADESCOPE_VISIBILITY[test.get("visibility", "visible")]
-    data["output"] = "\n".join(notes) if notes else "every exercise file was found"
+    data["output"] = "\n".join(([warning] if warning else [])
+                               + (list(notes) or ["every exercise file was found"]))
     data["stdout_visibility"] = "hidden"  # the stdout names every failed hidden check
     return data
+
+
+UNPROTECTED = ("warning: the students' code ran as the grader's own user ({user}), which can "
+               "read the reference solutions and the expected outputs ({why}); these scores "
+               "are not protected against a submission that reads them.")
 
 
 def gradescope_account(out, echo=print):
     """Where the autograder runs as root (on Gradescope it does): make this zip's copy of
     lpn-mini (references and expected outputs) and the results folder readable by root
-    only, and return the unprivileged user the students' code will run as
+    only, and return ``(the unprivileged user the students' code will run as, None)``
     (``grader.child_account``; ``LPN_MINI_GRADE_AS``, default nobody, empty for none).
-    None, with a line in the log that says why, where that cannot be done."""
+    Where that cannot be done, ``(None, the warning)``: the students' code then runs as
+    the grader's own user, and the warning goes into the log and into results.json's
+    ``output``, which the student sees too (a local run of the zip with a Python that
+    nobody cannot run falls back to root, and says so where it is read)."""
     name = os.environ.get("LPN_MINI_GRADE_AS", GRADESCOPE_USER)
+    user = pwd_name(os.geteuid())
     if os.geteuid() != 0 or not name:
-        echo("the students' code runs as the grader's own user (it is not root, or "
-             "LPN_MINI_GRADE_AS is empty): it could read the reference solutions.")
-        return None
+        why = ("the grader does not run as root, so it cannot switch users" if os.geteuid()
+               else "LPN_MINI_GRADE_AS is empty")
+        note = UNPROTECTED.format(user=user, why=why)
+        echo(note)
+        return None, note
     if (ROOT / "run_autograder").exists():  # this is the zip's copy: nothing else uses it
         for folder in (ROOT, out.parent):
             os.chmod(folder, 0o700)
     try:
-        return child_account(name)
+        return child_account(name), None
     except ValueError as e:
-        echo(f"the students' code runs as root, which can read the reference solutions: {e}")
-        return None
+        note = UNPROTECTED.format(user=user, why=f"it could not switch to {name}: {e}")
+        echo(note)
+        return None, note
+
+
+def pwd_name(uid):
+    """The name of user ``uid`` (its number where it has none)."""
+    import pwd
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
     """What ``run_autograder`` does: grade ``root/submission`` within ``budget_s`` seconds,
-    write ``root/results/results.json``. Every report is written here, after the last
+    write ``root/results/results.json`` (whose ``output`` starts with a warning when the
+    students' code ran as the grader's own user, ``gradescope_account``). Every report is written here, after the last
     student's code has run; a failure of the grader itself still writes a results.json
     that says so (score 0), so Gradescope never shows a bare 'failed to execute'. Run as
     root, the students' code runs as another user who cannot read the answers
@@ -204,7 +228,7 @@ def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
         if not submission.is_dir():
             raise FileNotFoundError(f"{submission} does not exist; Gradescope puts the "
                                     "student's files there (set AUTOGRADER_ROOT to test elsewhere).")
-        account = gradescope_account(out, echo)
+        account, unprotected = gradescope_account(out, echo)
         found, notes = find_exercise_files(submission)
         missing = [ex.filename for ex in EXERCISES if ex.number not in found]
         if not found:
@@ -234,7 +258,7 @@ def run_gradescope(root=None, budget_s=GRADESCOPE_BUDGET_S, echo=print):
                 result.feedback = [line.replace(str(found[ex.number].resolve()), rel)
                                    .replace(str(found[ex.number]), rel) for line in result.feedback]
             results.append(result)
-        data = gradescope_results(results, notes)
+        data = gradescope_results(results, notes, warning=unprotected)
         print_results(results, echo)
     except Exception as e:  # the grader's own failure: still a results.json that says so
         data = {"score": 0.0, "output": f"the autograder failed ({type(e).__name__}: {e}); "
