@@ -82,7 +82,7 @@ landscape = specification_log_likelihood(dec, xt, yt, Z, mask).reshape(61, 61)
 # Gradient ascent (Algorithm 1) starts from the encoder's guess, the mean of the pairs'
 # $\mu$, and takes plain steps $z \leftarrow z + \alpha \nabla_z \sum_i \log p_\theta$
 # with $\alpha = 0.01$, smaller than the `literal` preset's 0.05: on the trained model's
-# steep landscape, plain steps of 0.05 overshoot and the likelihood falls (exercise 3).
+# steep landscape, plain steps of 0.05 overshoot and the likelihood falls (this chapter's exercise 3).
 # To see what the encoder is worth, the same ascent also starts from the prior's mean,
 # $z = 0$: where a search with no encoder would start.
 

@@ -59,6 +59,11 @@ CHAPTERS = (
             "Algorithm 1 assembled in view; gradient search against random search",
             "1", ("infer_latent",),
             ("infer_latent", "predict", "evaluate")),
+    Chapter("ch09_official_code", "What the official code adds",
+            "Adam on the latents, AdamW and warm-up, best-of-trajectory, global clip, mean "
+            "likelihood, held-out programs, each measured",
+            "", (), ("OFFICIAL", "LITERAL", "safe_sqrt", "ascent_path", "warmup_lr",
+                     "clip_by_global_norm", "held_out", "paired")),
     Chapter("ch10_latent_space", "Inside the latent space",
             "a 2-D latent drawn: programs over the plane, one task's likelihood landscape, "
             "ascent from the encoder's guess and from the prior", "1; 2, lines 9-11", (),
