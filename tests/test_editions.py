@@ -87,6 +87,20 @@ def test_the_handout_holds_what_a_student_needs_and_nothing_hidden(handout):
     assert "def forward_by_hand" not in chapter and "def backward_by_hand" not in chapter
     assert 'forward_by_hand = student_function("mlp_forward")' in chapter
     assert "use_my_solutions()" in chapter
+    # Each chapter's assembly in view is the student's own function in the handout ...
+    for name, function in editions.CHAPTER_ANSWERS.items():
+        defined = [p.name for p in (editions.ROOT / "chapters").glob("*.py") if f"def {name}(" in p.read_text()]
+        assert defined, f"CHAPTER_ANSWERS names {name}, which no chapter defines"
+        chapter = (handout / "chapters" / defined[0]).read_text()
+        assert f"def {name}(" not in chapter
+        assert f'{name} = student_function("{function}")' in chapter
+    # ... and a near-answer keeps its signature but asks the student to write it.
+    for name in editions.NEAR_ANSWERS:
+        where = [p.name for p in (editions.ROOT / "chapters").glob("*.py") if f"def {name}(" in p.read_text()]
+        assert where, f"NEAR_ANSWERS names {name}, which no chapter defines"
+        chapter = (handout / "chapters" / where[0]).read_text()
+        body = chapter[chapter.index(f"def {name}("):].split("\n\n")[0]
+        assert "raise NotImplementedError(" in body and "encode(" not in body
     for rel in editions.CHAPTER_DATA:  # what a chapter reads from the checkout goes along
         assert (handout / rel).is_file() or not (editions.ROOT / rel).is_file()
     for path in (handout / "chapters").glob("*.py"):

@@ -49,11 +49,23 @@ NEVER_COPIED = ("__pycache__", "*.pyc", "*.egg-info", ".generated.json", "result
 # (chapter 1 builds the MLP's passes with NumPy before the library's versions): in the
 # handout each becomes the student's own function. Cells holding a line of a reference
 # solution word for word are found by the scanner, not listed here.
-CHAPTER_ANSWERS = {"forward_by_hand": "mlp_forward", "backward_by_hand": "mlp_backward"}
+CHAPTER_ANSWERS = {"forward_by_hand": "mlp_forward", "backward_by_hand": "mlp_backward",
+                   "adam_by_hand": "adam_update",                  # chapter 1
+                   "latent_step_by_hand": "latent_ascent_step",    # chapter 6
+                   "training_loss_by_hand": "training_loss",       # chapter 7
+                   "infer_latent_by_hand": "infer_latent"}         # chapter 8
 
-# Files of the checkout a chapter reads (chapter 8 quotes and shows the committed Table 1).
+# Functions of the chapters that hold part of an exercise's answer without being it (the
+# loss with K = 0 of chapters 4 and 5, chapter 6's loss with the step frozen): in the
+# handout their bodies ask the student to write them, as for a line the scanner finds.
+NEAR_ANSWERS = {"vae_loss": "training_loss", "own_latent_loss": "training_loss",
+                "mean_training_loss": "training_loss", "loss_with_frozen_step": "training_loss"}
+
+# Files of the checkout a chapter reads (chapter 9 quotes and shows the committed Table 1
+# and the ladder of official settings).
 CHAPTER_DATA = ("results/table1/results.json", "results/table1/results.md",
-                "results/table1/exact_match_vs_steps.png")
+                "results/table1/exact_match_vs_steps.png", "results/official/results.json",
+                "results/official/ladder.png")
 
 MIN_LINE = 12  # a shorter line ("return h", "else:") says nothing about the answer
 # Lines of a solution that are scaffolding the statement itself describes, not the answer:
@@ -446,6 +458,8 @@ def student_chapter(text, name, answers):
                 f'{node.name} = student_function("{CHAPTER_ANSWERS[node.name]}")\n']
             continue
         shown = [match(line) for line in lines[start:node.end_lineno] if match(line)]
+        if node.name in NEAR_ANSWERS:
+            shown.append(NEAR_ANSWERS[node.name])
         if shown:
             body_start = node.body[0].lineno - 1
             if isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
