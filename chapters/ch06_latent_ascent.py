@@ -75,8 +75,9 @@ print("objective:", J.shape, "== specification_log_likelihood")
 
 # %% [markdown]
 # The mask multiplies a quarter of the work by zero: every latent is also decoded on its own
-# pair. Passing the mask by name, `LEAVE_ONE_OUT`, gives the same numbers without decoding
-# the diagonal; training uses that.
+# pair. `LEAVE_ONE_OUT` is a name (a string) that the library's functions accept in place of
+# this mask: they then decode each latent on the other pairs only, with the same numbers.
+# Training uses it.
 
 # %%
 assert np.allclose(specification_log_likelihood(dec, x, y, z_prime, LEAVE_ONE_OUT), J, rtol=1e-12)

@@ -149,13 +149,18 @@ assert result["cell_accuracy"] > all_black["cell_accuracy"] + 0.05
 config = make_config("literal", overrides=["steps=20", "dtype=float64", "eval_every=0"])
 print({k: getattr(config, k) for k in ("batch_size", "lr", "latent_steps", "latent_lr",
                                        "beta", "stop_gradient")})
+assert (config.batch_size, config.lr, config.beta) == (64, 2e-3, 1e-4)       # the loop above
+assert (config.latent_steps, config.latent_lr, config.stop_gradient) == (settings["num_steps"],
+                                                                         settings["alpha"], True)
 
 # %% [markdown]
 # (`latent_steps` is $K$ and `latent_lr` is $\alpha$. The config also records the choices
 # that chapters 1-8 leave at their plainest, which chapter 9 changes one by one:
 # `latent_optimizer="sgd"` for plain steps, `latent_clip=0` and `grad_clip=0` for no
 # clipping, `likelihood="sum"` for eq. 9 as written, `best_of_trajectory=False` for the
-# last point of the search.) Twenty steps of our loop, on the config's tasks and weights:
+# last point of the search.) Twenty steps of our loop, on the config's tasks and weights
+# (`step_randomness` also returns the search options of the config, which our loop sets
+# itself, so it ignores them):
 
 # %%
 mine = new_params(config)

@@ -11,6 +11,10 @@
 # | step | | built in |
 # |---|---|---|
 # | 1 | for each specification pair: $z_i \sim q_\phi(z \mid x_i, y_i)$ (or $z_i = \mu_i$) | chapter 2 |
+#
+# Step 1 samples when it is given noise `eps` (Algorithm 1 as written, and what `evaluate`
+# does below, with seeded noise) and takes the centre $\mu_i$ without it; this chapter's
+# hand-made search starts from $\mu$, so that its numbers depend on no noise.
 # | 2 | start at $z' = \frac1N \sum_i z_i$ | chapter 5 (the mean of *all* pairs now) |
 # | 3 | $K$ times $z' \leftarrow z' + \alpha\, \nabla_z \sum_i \log p_\theta(y_i \mid x_i, z)\vert_{z = z'}$ | chapter 6 |
 # | 4 | decode $x_{N+1}$ with $z'$, the most likely colour per cell | chapters 3, 5 |
@@ -118,8 +122,9 @@ plt.show()
 # %% [markdown]
 # ## Gradient search against random search
 #
-# The alternative: draw $S$ latents around the starting latent $z'$, $z' + \epsilon$ with
-# $\epsilon \sim \mathcal{N}(0, I)$, and keep the one with the best specification
+# The alternative: draw $S$ latents around the starting latent $z'$, $z' + s\,\epsilon$ with
+# $\epsilon \sim \mathcal{N}(0, I)$ and scale $s$ = `config.sample_scale` (1 here), and keep
+# the one with the best specification
 # likelihood ("Sample $S$" in the paper's Table 1; the library's `latent_random_search`).
 # `evaluate(params, config, methods)` scores each search the chapter-5 way, every pair of
 # the config's fixed evaluation set predicted from the other three, with the config's
