@@ -39,9 +39,9 @@ def training_loss(params, x, y, eps, *, num_steps=0, alpha=1.0, beta=1e-4, stop_
             update is a constant for the outer gradient (lines 9-11).
     beta:   weight of the KL term (eq. 11).
     reduce: ``"sum"`` or ``"mean"`` over cells in the log-likelihood.
-    search_options: passed to ``latent.search_latents`` (``method="sample"`` with ``noise``
-            for the "Sample N" training row, ``optimizer``, ``clip_norm``,
-            ``best_of_trajectory``).
+    search_options: further options of the latent search, passed on to it unchanged
+            (``optimizer``, ``clip_norm``, ``best_of_trajectory``: chapter 9; the library
+            also takes ``method="sample"`` with ``noise`` for the "Sample S" training row).
     Returns a scalar: the mean over tasks and pairs of L_i.
     """
     if check:

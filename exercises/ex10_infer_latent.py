@@ -28,8 +28,9 @@ def infer_latent(params, x_spec, y_spec, eps=None, **search_options):
     x_spec, y_spec: int ``(B, N, H, W)`` specification pairs.
     eps: ``(B, N, d)`` noise to sample the starting latents from q (the official code's
          choice), or None to start from mu.
-    search_options: ``method``, ``num_steps``, ``alpha``, ``optimizer``, ``clip_norm``,
-         ``best_of_trajectory``, ``noise``... (see ``latent.search_latents``).
+    search_options: ``num_steps`` (K) and ``alpha`` of the search, and further options
+         passed on to it unchanged (``optimizer``, ``clip_norm``, ``best_of_trajectory``:
+         chapter 9; the library also takes ``method="sample"`` with ``noise``).
     Returns ``(B, d)``.
     """
     check_batch(params, x_spec, y_spec, eps, min_pairs=1)
