@@ -345,7 +345,7 @@ def test_chapters_render_with_titles_and_without_kernel_warnings(tmp_path, capfd
     pytest.importorskip("jupytext")
     assert main(["chapters", "render", "ch00", "--quick", "--out", str(tmp_path)]) == 0
     html = (tmp_path / "ch00_the_problem.html").read_text()
-    assert "<title>Chapter 0: the problem, and the Pattern task</title>" in html
+    assert "<title>Chapter 0: the problem, the whole algorithm, and the Pattern task</title>" in html
     assert "without encryption" not in capfd.readouterr().err
 
 
