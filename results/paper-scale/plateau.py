@@ -1,4 +1,4 @@
-"""Issue 16: is the 0.31-nats plateau the "bag of colours" solution?
+"""Is the 0.31-nats plateau the "bag of colours" solution?
 
 A model that knows WHERE the pattern goes and WHICH colours it holds (their counts), but not
 which colour sits where, can do no better inside the pattern than predict each colour with

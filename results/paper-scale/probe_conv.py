@@ -1,4 +1,4 @@
-"""Issue 16, part 2: does the conv model (lpn_mini/conv.py) leave the MLP's plateau?
+"""Does the conv model (lpn_mini/conv.py) leave the MLP's plateau?
 
 Trains the conv architecture with the library's Algorithm 2 (``training.loss_and_grad``:
 leave-one-out latents, KL, per-cell mean likelihood, the `paper` preset's official

@@ -1,4 +1,4 @@
-"""Issue 16, part 1: what does the plain MLP learn on 10 x 10 grids with 4 x 4 patterns?
+"""What does the plain MLP learn on 10 x 10 grids with 4 x 4 patterns?
 
 Trains the library's model (``lpn_mini.training.train``, the ``paper`` preset with a short
 budget: batch 64, float32) for a few widths, learning rates and training rows, and at

@@ -1,4 +1,4 @@
-"""Issue 16, part 2: does the windowed, weight-shared model learn the 10 x 10 Pattern task?
+"""Does the windowed, weight-shared model learn the 10 x 10 Pattern task?
 
 Trains ``windowed.py`` beside it with the library's own Algorithm 2 (``training.loss_and_grad``:
 leave-one-out latents, KL, per-cell mean likelihood, the latent search of the `paper`
@@ -8,7 +8,7 @@ held-out tasks, leave-one-out, at Grad 0 and after latent gradient steps (the li
 ``latent.search_latents`` with the evaluation settings of ``evaluation.search_options``).
 
 The library's training loss and latent search call the plain MLP's functions; the windowed
-model is not yet a config option (issue 16, step D). So this probe points the four names
+model is not a config option. So this probe points the four names
 those modules call (``training.encode``, ``losses.decode``, ``latent.decoder_first_layer``,
 ``latent.decoder_logits``) at ``windowed``'s functions of the same call signatures, for the
 length of the ``with windowed_model():`` block, and nothing else changes.

@@ -18,7 +18,7 @@ task, the anchor, whose window holds the whole pattern). A plain mean over cells
 up features of windows that see the pattern at every shift, which keeps its colours but
 loses where they are. That the heads CAN select a cell does not mean they learn to: in the
 short runs of ``results/paper-scale/results.md`` they stayed near uniform, and the model
-learned the pattern's colours but not their places (issue 16, open).
+learned the pattern's colours but not their places.
 
 Parameter layout (plain dicts of arrays, as autograd and ``optim`` want them)::
 
